@@ -1,0 +1,2 @@
+//! Benchmarks; see `benches/`.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Shared helpers for the behaviour tests (see `tests/`).
+#![forbid(unsafe_code)]
