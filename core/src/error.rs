@@ -26,7 +26,11 @@ pub enum Error {
     },
 
     /// The service refused the input (HTTP 400 `InvalidInputException`).
-    #[error("InvalidInputException (HTTP 400): {}{}", message_or_none(message), request_id_suffix(request_id))]
+    #[error(
+        "InvalidInputException (HTTP 400): {}{}",
+        message_or_none(message),
+        request_id_suffix(request_id)
+    )]
     InvalidInput {
         /// The service's message.
         message: Option<String>,
@@ -35,7 +39,11 @@ pub enum Error {
     },
 
     /// The tracking id or dataset does not exist (HTTP 404 `ResourceNotFoundException`).
-    #[error("ResourceNotFoundException (HTTP 404): {}{}", message_or_none(message), request_id_suffix(request_id))]
+    #[error(
+        "ResourceNotFoundException (HTTP 404): {}{}",
+        message_or_none(message),
+        request_id_suffix(request_id)
+    )]
     ResourceNotFound {
         /// The service's message.
         message: Option<String>,
@@ -44,7 +52,11 @@ pub enum Error {
     },
 
     /// The resource is being created or deleted (HTTP 409 `ResourceInUseException`).
-    #[error("ResourceInUseException (HTTP 409): {}{}", message_or_none(message), request_id_suffix(request_id))]
+    #[error(
+        "ResourceInUseException (HTTP 409): {}{}",
+        message_or_none(message),
+        request_id_suffix(request_id)
+    )]
     ResourceInUse {
         /// The service's message.
         message: Option<String>,
@@ -76,7 +88,9 @@ pub enum Error {
     },
 
     /// The whole operation, retries included, ran past its deadline.
-    #[error("operation timed out after {elapsed_ms} ms ({attempts} attempt(s)); last problem: {last}")]
+    #[error(
+        "operation timed out after {elapsed_ms} ms ({attempts} attempt(s)); last problem: {last}"
+    )]
     OperationTimeout {
         /// How long the operation ran.
         elapsed_ms: u64,

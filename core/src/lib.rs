@@ -2,18 +2,28 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod call;
 mod credentials;
-mod error;
+mod decode;
+mod encode;
 pub mod endpoint;
+mod error;
+mod model;
+mod operation;
+pub mod retry;
 pub mod sign;
 pub mod time;
+mod validate;
 
+pub use call::{
+    Call, ClientConfig, ClientCore, Poll, SendRequest, Timeouts, SIGNING_NAME, USER_AGENT_VALUE,
+};
 pub use credentials::Credentials;
+pub use decode::{decode_response, request_id, sanitize_error_code};
+pub use encode::Encode;
+pub use endpoint::{EndpointParams, ResolvedEndpoint};
 pub use error::{Error, TransportErrorKind};
-
-pub(crate) mod retry {
-    pub(crate) fn is_retryable_status_or_code(status: u16, code: Option<&str>) -> bool {
-        let _ = code;
-        matches!(status, 429 | 500 | 502 | 503 | 504)
-    }
-}
+pub use model::*;
+pub use operation::{uuid_from_seed, AnyInput, Operation, OPERATIONS};
+pub use retry::{RetryConfig, RetryMode};
+pub use validate::{Validate, RESERVED_PROPERTY_KEYS};

@@ -146,7 +146,15 @@ fn num(b: &[u8]) -> Option<u32> {
     Some(v)
 }
 
-fn civil_to_time(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, nanos: u32) -> Option<SystemTime> {
+fn civil_to_time(
+    y: i64,
+    mo: u32,
+    d: u32,
+    h: u32,
+    mi: u32,
+    s: u32,
+    nanos: u32,
+) -> Option<SystemTime> {
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
     {
         return None;
@@ -241,7 +249,15 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     if b[19] != b':' || b[22] != b':' {
         return None;
     }
-    civil_to_time(y, mo, d, num(&b[17..19])?, num(&b[20..22])?, num(&b[23..25])?, 0)
+    civil_to_time(
+        y,
+        mo,
+        d,
+        num(&b[17..19])?,
+        num(&b[20..22])?,
+        num(&b[23..25])?,
+        0,
+    )
 }
 
 /// Formats an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
@@ -290,50 +306,59 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 /// Appends epoch seconds as the JSON body spells them: an integer when the
-/// fraction is zero, otherwise a decimal fraction with trailing zeros cut
-/// (microseconds at most, as botocore sends them).
+/// fraction is zero, otherwise a decimal fraction with trailing zeros cut.
+/// Sub-microsecond digits are truncated, as botocore does: the service keeps
+/// microseconds at most.
 pub(crate) fn write_epoch_seconds(t: SystemTime, out: &mut Vec<u8>) {
     let (secs, nanos) = to_epoch(t);
-    // Round to microseconds, the resolution the service and botocore use.
-    let mut micros = (nanos as u64 + 500) / 1000;
-    let mut secs = secs;
-    if micros >= 1_000_000 {
-        secs += 1;
-        micros -= 1_000_000;
-    }
-    let mut buf = itoa_i64(secs);
-    if micros != 0 {
-        // A negative time with a fraction: -1.5 is secs=-2 + 0.5.
-        let (whole, frac) = if secs < 0 {
-            (secs + 1, 1_000_000 - micros)
-        } else {
-            (secs, micros)
-        };
-        buf = if secs < 0 && whole == 0 {
-            "-0".to_string()
-        } else {
-            itoa_i64(whole)
-        };
-        out.extend_from_slice(buf.as_bytes());
-        out.push(b'.');
-        let mut digits = [b'0'; 6];
-        let mut f = frac;
-        for i in (0..6).rev() {
-            digits[i] = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
-        let mut n = 6;
-        while digits[n - 1] == b'0' {
-            n -= 1;
-        }
-        out.extend_from_slice(&digits[..n]);
+    let micros = nanos / 1000;
+    if micros == 0 {
+        out.extend_from_slice(itoa_buf(secs, &mut [0u8; 24]));
         return;
     }
-    out.extend_from_slice(buf.as_bytes());
+    // A time before the epoch with a fraction: secs=-2, micros=500000 is -1.5.
+    let (whole, frac) = if secs < 0 {
+        (secs + 1, 1_000_000 - micros)
+    } else {
+        (secs, micros)
+    };
+    if secs < 0 && whole == 0 {
+        out.extend_from_slice(b"-0");
+    } else {
+        out.extend_from_slice(itoa_buf(whole, &mut [0u8; 24]));
+    }
+    out.push(b'.');
+    let mut digits = [b'0'; 6];
+    let mut f = frac;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    let mut n = 6;
+    while digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    out.extend_from_slice(&digits[..n]);
 }
 
-fn itoa_i64(v: i64) -> String {
-    v.to_string()
+/// Formats an integer into `buf` without allocating; returns the digits.
+pub(crate) fn itoa_buf(v: i64, buf: &mut [u8; 24]) -> &[u8] {
+    let mut i = buf.len();
+    let neg = v < 0;
+    let mut u = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if neg {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
 }
 
 #[cfg(test)]
@@ -368,6 +393,12 @@ mod tests {
         assert_eq!(epoch_text(from_epoch(-2, 500_000_000).unwrap()), "-1.5");
         assert_eq!(epoch_text(from_epoch(-1, 500_000_000).unwrap()), "-0.5");
         assert_eq!(epoch_text(UNIX_EPOCH), "0");
+        // Sub-microsecond digits are truncated, not rounded (botocore does the same).
+        assert_eq!(
+            epoch_text(from_epoch(10, 123_456_999).unwrap()),
+            "10.123456"
+        );
+        assert_eq!(epoch_text(from_epoch(10, 999).unwrap()), "10");
     }
 
     #[test]

@@ -1,0 +1,794 @@
+//! The `Call` state machine that every transport drives, and the client
+//! state it shares across calls (retry quota, clock skew, signing keys, the
+//! adaptive rate limiter).
+//!
+//! A transport's loop is a few lines:
+//!
+//! ```text
+//! loop {
+//!     match call.poll(Instant::now(), SystemTime::now(), &credentials, random()) {
+//!         Poll::Send(send) => match transport.send(send.request, send.timeout) {
+//!             Ok(response) => call.handle_response(Instant::now(), response),
+//!             Err(e) => call.handle_transport_error(Instant::now(), e),
+//!         },
+//!         Poll::Wait(d) => sleep(d),
+//!         Poll::Done(result) => return result,
+//!     }
+//! }
+//! ```
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use http::header::{HeaderValue, CONTENT_TYPE, HOST, USER_AGENT};
+
+use crate::endpoint::ResolvedEndpoint;
+use crate::operation::Operation;
+use crate::retry::{self, RateLimiter, RetryConfig, RetryMode, RetryQuota};
+use crate::sign::{self, SigningKeyCache, SigningParams};
+use crate::{Credentials, Error, TransportErrorKind};
+
+/// The signing name of the service (not the endpoint prefix).
+pub const SIGNING_NAME: &str = "personalize";
+
+/// The `User-Agent` of this crate.
+pub const USER_AGENT_VALUE: &str = concat!("personalize-events-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Timeouts that keep every call bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Connecting (TCP and TLS); default 3 s. Enforced by the transport.
+    pub connect: Duration,
+    /// One attempt, from sending to the last byte of the response; default 10 s.
+    pub attempt: Duration,
+    /// The whole operation, retries and backoff included; default 30 s.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(3),
+            attempt: Duration::from_secs(10),
+            operation: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Sets the connect timeout.
+    pub fn with_connect(mut self, d: Duration) -> Self {
+        self.connect = d;
+        self
+    }
+    /// Sets the per-attempt timeout.
+    pub fn with_attempt(mut self, d: Duration) -> Self {
+        self.attempt = d;
+        self
+    }
+    /// Sets the whole-operation timeout.
+    pub fn with_operation(mut self, d: Duration) -> Self {
+        self.operation = d;
+        self
+    }
+}
+
+/// Everything about a client that does not change between calls.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The region requests are signed for.
+    pub region: String,
+    /// Where requests go.
+    pub endpoint: ResolvedEndpoint,
+    /// Retry settings.
+    pub retry: RetryConfig,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Fill in a missing `eventId` before the first attempt (default true).
+    pub fill_event_ids: bool,
+    /// Extra text appended to the `User-Agent` header.
+    pub user_agent_suffix: Option<String>,
+}
+
+impl ClientConfig {
+    /// A configuration for `region` sending to the resolved `endpoint`, with
+    /// default retries and timeouts.
+    pub fn new(region: impl Into<String>, endpoint: ResolvedEndpoint) -> Self {
+        ClientConfig {
+            region: region.into(),
+            endpoint,
+            retry: RetryConfig::default(),
+            timeouts: Timeouts::default(),
+            fill_event_ids: true,
+            user_agent_suffix: None,
+        }
+    }
+
+    /// Resolves the endpoint for `region` with the service's rules.
+    pub fn for_region(region: impl Into<String>) -> Result<Self, Error> {
+        let region = region.into();
+        let endpoint = crate::endpoint::resolve(&crate::endpoint::EndpointParams {
+            region: Some(region.clone()),
+            ..Default::default()
+        })?;
+        Ok(ClientConfig::new(region, endpoint))
+    }
+}
+
+/// State shared by every call of a client and all its clones.
+#[derive(Debug, Default)]
+struct Shared {
+    quota: RetryQuota,
+    skew_ms: AtomicI64,
+    keys: SigningKeyCache,
+    limiter: RateLimiter,
+}
+
+/// The protocol side of a client: configuration plus shared state. Cheap to
+/// clone; clones share the retry quota, clock skew and signing keys.
+#[derive(Debug, Clone)]
+pub struct ClientCore {
+    config: Arc<ClientConfig>,
+    shared: Arc<Shared>,
+    user_agent: HeaderValue,
+    url_prefix: Arc<str>,
+}
+
+impl ClientCore {
+    /// A client core for `config`.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let ua = match &config.user_agent_suffix {
+            Some(s) => format!("{USER_AGENT_VALUE} {s}"),
+            None => USER_AGENT_VALUE.to_string(),
+        };
+        let user_agent = HeaderValue::from_str(&ua)
+            .map_err(|_| Error::Config("user agent suffix is not a valid header value".into()))?;
+        let url_prefix: Arc<str> = format!(
+            "{}://{}{}",
+            config.endpoint.scheme(),
+            config.endpoint.authority(),
+            config.endpoint.base_path()
+        )
+        .into();
+        // Check once that every operation's URI parses.
+        http::Uri::try_from(format!("{url_prefix}/action-interactions"))
+            .map_err(|e| Error::Config(format!("endpoint does not form a valid URI: {e}")))?;
+        HeaderValue::from_str(config.endpoint.authority())
+            .map_err(|_| Error::Config("endpoint host is not a valid header value".into()))?;
+        Ok(ClientCore {
+            config: Arc::new(config),
+            shared: Arc::default(),
+            user_agent,
+            url_prefix,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Retry tokens left in the shared quota.
+    pub fn retry_quota_available(&self) -> u32 {
+        self.shared.quota.available()
+    }
+
+    /// The clock correction learnt from the service, added to the local
+    /// clock when signing.
+    pub fn clock_skew(&self) -> Duration {
+        Duration::from_millis(self.shared.skew_ms.load(Ordering::Relaxed).unsigned_abs())
+    }
+
+    /// The clock correction in signed milliseconds (server minus local).
+    pub fn clock_skew_ms(&self) -> i64 {
+        self.shared.skew_ms.load(Ordering::Relaxed)
+    }
+
+    /// Starts a call: validates the input (nothing is sent when it is bad),
+    /// fills in missing event ids from `entropy` (when configured), and
+    /// encodes the body once for all attempts.
+    pub fn call<I: Operation>(
+        &self,
+        mut input: I,
+        now: Instant,
+        entropy: u128,
+    ) -> Result<Call<I>, Error> {
+        input.validate()?;
+        if self.config.fill_event_ids {
+            input.fill_event_ids(entropy);
+        }
+        let body = input.encode();
+        Ok(Call {
+            core: self.clone(),
+            body,
+            started: now,
+            attempts: 0,
+            state: State::Ready,
+            last_error: None,
+            retry_cost: 0,
+            invocation_id: crate::operation::uuid_from_seed(entropy, u64::MAX),
+            result: None,
+            _op: PhantomData,
+        })
+    }
+
+    /// The unsigned request for `body` as attempt `attempt`.
+    fn request(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        attempt: u32,
+        invocation_id: &str,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let mut uri = String::with_capacity(self.url_prefix.len() + path.len());
+        uri.push_str(&self.url_prefix);
+        uri.push_str(path);
+        let mut req = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(uri)
+            .body(body)
+            .map_err(|e| Error::Config(format!("cannot build request: {e}")))?;
+        let h = req.headers_mut();
+        h.reserve(8);
+        h.insert(
+            HOST,
+            HeaderValue::from_str(self.config.endpoint.authority())
+                .map_err(|_| Error::Config("bad host".into()))?,
+        );
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(USER_AGENT, self.user_agent.clone());
+        if let Ok(v) = HeaderValue::from_str(invocation_id) {
+            h.insert("amz-sdk-invocation-id", v);
+        }
+        if let Ok(v) = HeaderValue::try_from(format!(
+            "attempt={attempt}; max={}",
+            self.config.retry.max_attempts
+        )) {
+            h.insert("amz-sdk-request", v);
+        }
+        Ok(req)
+    }
+
+    fn signing_region(&self) -> &str {
+        self.config
+            .endpoint
+            .signing_region()
+            .unwrap_or(&self.config.region)
+    }
+
+    fn signing_time(&self, wall: SystemTime) -> SystemTime {
+        let skew = self.shared.skew_ms.load(Ordering::Relaxed);
+        if skew >= 0 {
+            wall + Duration::from_millis(skew as u64)
+        } else {
+            wall.checked_sub(Duration::from_millis(skew.unsigned_abs()))
+                .unwrap_or(wall)
+        }
+    }
+
+    /// Signs a request for this client (used by every attempt).
+    pub fn sign(
+        &self,
+        req: &mut http::Request<Vec<u8>>,
+        credentials: &Credentials,
+        wall: SystemTime,
+    ) -> Result<(), Error> {
+        let params = SigningParams {
+            credentials,
+            region: self.signing_region(),
+            service: SIGNING_NAME,
+            time: self.signing_time(wall),
+        };
+        sign::sign_request(req, &params, &self.shared.keys)
+    }
+
+    /// A presigned request for `input`: the signature travels in the query
+    /// string and the body is bound by its hash, so a party without
+    /// credentials can send this one prepared batch (as the same POST, with
+    /// the same body and headers) until it expires. `expires_in` defaults to
+    /// 3600 s when `None` and may be at most 7 days.
+    ///
+    /// This is the equivalent of boto3's `generate_presigned_url`. The
+    /// service has no paginators and no waiters, so there is nothing like
+    /// `can_paginate`, `get_paginator` or `get_waiter` here.
+    pub fn presign<I: Operation>(
+        &self,
+        mut input: I,
+        credentials: &Credentials,
+        wall: SystemTime,
+        expires_in: Option<Duration>,
+        entropy: u128,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        input.validate()?;
+        if self.config.fill_event_ids {
+            input.fill_event_ids(entropy);
+        }
+        let mut req = self.request(I::PATH, input.encode(), 1, "")?;
+        // Only what the sender must repeat exactly is signed.
+        req.headers_mut().remove(USER_AGENT);
+        req.headers_mut().remove("amz-sdk-invocation-id");
+        req.headers_mut().remove("amz-sdk-request");
+        let params = SigningParams {
+            credentials,
+            region: self.signing_region(),
+            service: SIGNING_NAME,
+            time: self.signing_time(wall),
+        };
+        sign::presign_request(
+            req,
+            &params,
+            expires_in.unwrap_or(Duration::from_secs(3600)),
+            &self.shared.keys,
+        )
+    }
+}
+
+/// What a transport must do next for a [`Call`].
+#[derive(Debug)]
+pub enum Poll<O> {
+    /// Send this request and report the response or the failure.
+    Send(SendRequest),
+    /// Come back after this long (backoff, rate limit).
+    Wait(Duration),
+    /// The call is over.
+    Done(Result<O, Error>),
+}
+
+/// A signed request and the time the transport may spend on it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SendRequest {
+    /// The signed request, with an absolute URI.
+    pub request: http::Request<Vec<u8>>,
+    /// How long this attempt may take, all included.
+    pub timeout: Duration,
+    /// The connect timeout (at most `timeout`).
+    pub connect_timeout: Duration,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
+}
+
+#[derive(Debug)]
+enum State {
+    Ready,
+    InFlight,
+    Backoff {
+        base: Duration,
+        until: Option<Instant>,
+    },
+    Done,
+}
+
+/// One operation call from start to finish, across its attempts.
+///
+/// Create it with [`ClientCore::call`], then drive it with [`poll`](Self::poll),
+/// [`handle_response`](Self::handle_response) and
+/// [`handle_transport_error`](Self::handle_transport_error). Time, credentials
+/// and randomness enter only as arguments.
+#[derive(Debug)]
+pub struct Call<I: Operation> {
+    core: ClientCore,
+    body: Vec<u8>,
+    started: Instant,
+    attempts: u32,
+    state: State,
+    last_error: Option<Error>,
+    retry_cost: u32,
+    invocation_id: String,
+    result: Option<Result<I::Output, Error>>,
+    _op: PhantomData<fn() -> I>,
+}
+
+impl<I: Operation> Call<I> {
+    /// The encoded body (the same for every attempt).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Attempts made so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// When the whole operation must end.
+    pub fn deadline(&self) -> Instant {
+        self.started + self.core.config.timeouts.operation
+    }
+
+    /// The last error seen, if the call is retrying.
+    pub fn last_error(&self) -> Option<&Error> {
+        self.last_error.as_ref()
+    }
+
+    fn finish(&mut self, r: Result<I::Output, Error>) -> Poll<I::Output> {
+        self.state = State::Done;
+        Poll::Done(r)
+    }
+
+    fn timed_out(&mut self, now: Instant) -> Poll<I::Output> {
+        let last = self
+            .last_error
+            .take()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "none".into());
+        self.finish(Err(Error::OperationTimeout {
+            elapsed_ms: now.saturating_duration_since(self.started).as_millis() as u64,
+            attempts: self.attempts,
+            last,
+        }))
+    }
+
+    /// What to do next. `jitter` is a random value in `[0, 1)` for the backoff.
+    pub fn poll(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        credentials: &Credentials,
+        jitter: f64,
+    ) -> Poll<I::Output> {
+        let deadline = self.deadline();
+        loop {
+            match self.state {
+                State::Done => {
+                    return Poll::Done(
+                        self.result.take().unwrap_or_else(|| {
+                            Err(Error::Config("the call is already over".into()))
+                        }),
+                    )
+                }
+                State::InFlight => {
+                    return Poll::Done(Err(Error::Config(
+                        "poll while a request is in flight: report its response or failure first"
+                            .into(),
+                    )))
+                }
+                _ if now >= deadline => return self.timed_out(now),
+                State::Backoff { base, until } => {
+                    let until = until.unwrap_or_else(|| now + base.mul_f64(jitter.clamp(0.0, 1.0)));
+                    if now < until {
+                        self.state = State::Backoff {
+                            base,
+                            until: Some(until),
+                        };
+                        return Poll::Wait(until.min(deadline) - now);
+                    }
+                    self.state = State::Ready;
+                }
+                State::Ready => {
+                    if self.core.config.retry.mode == RetryMode::Adaptive {
+                        if let Some(wait) = self.core.shared.limiter.acquire(now) {
+                            return Poll::Wait(wait.min(deadline - now));
+                        }
+                    }
+                    self.attempts += 1;
+                    let mut req = match self.core.request(
+                        I::PATH,
+                        self.body.clone(),
+                        self.attempts,
+                        &self.invocation_id,
+                    ) {
+                        Ok(r) => r,
+                        Err(e) => return self.finish(Err(e)),
+                    };
+                    if let Err(e) = self.core.sign(&mut req, credentials, wall) {
+                        return self.finish(Err(e));
+                    }
+                    let remaining = deadline - now;
+                    let timeout = self.core.config.timeouts.attempt.min(remaining);
+                    self.state = State::InFlight;
+                    return Poll::Send(SendRequest {
+                        request: req,
+                        timeout,
+                        connect_timeout: self.core.config.timeouts.connect.min(timeout),
+                        attempt: self.attempts,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Reports the response to the request last sent. `wall` is the local
+    /// clock, to learn the clock skew from the `Date` header when the
+    /// service says the signature is out of date.
+    pub fn handle_response(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        response: http::Response<&[u8]>,
+    ) {
+        if !matches!(self.state, State::InFlight) {
+            return;
+        }
+        let status = response.status().as_u16();
+        let limiter = (self.core.config.retry.mode == RetryMode::Adaptive)
+            .then_some(&self.core.shared.limiter);
+        match crate::decode::decode_response(&response) {
+            Ok(request_id) => {
+                if let Some(l) = limiter {
+                    l.on_response(now, false);
+                }
+                let refund = if self.retry_cost > 0 {
+                    self.retry_cost
+                } else {
+                    retry::QUOTA_NO_RETRY_INCREMENT
+                };
+                self.core.shared.quota.release(refund);
+                self.state = State::Done;
+                self.last_error = None;
+                self.result = Some(Ok(I::output(request_id)));
+            }
+            Err(e) => {
+                if let Some(l) = limiter {
+                    l.on_response(now, retry::is_throttling(status, e.code()));
+                }
+                let skew_fixed = self.learn_skew(&e, wall, response.headers());
+                self.fail(now, e, skew_fixed);
+            }
+        }
+    }
+
+    /// Reports that the request last sent failed in the transport.
+    pub fn handle_transport_error(&mut self, now: Instant, error: Error) {
+        if !matches!(self.state, State::InFlight) {
+            return;
+        }
+        self.fail(now, error, false);
+    }
+
+    fn learn_skew(&self, e: &Error, wall: SystemTime, headers: &http::HeaderMap) -> bool {
+        let Some(code) = e.code() else { return false };
+        if !retry::CLOCK_SKEW_CODES.contains(&code) {
+            return false;
+        }
+        let Some(server) = headers
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::time::parse_http_date)
+        else {
+            return false;
+        };
+        let skew_ms = match server.duration_since(wall) {
+            Ok(d) => d.as_millis() as i64,
+            Err(e) => -(e.duration().as_millis() as i64),
+        };
+        let old = self.core.shared.skew_ms.swap(skew_ms, Ordering::Relaxed);
+        // Worth a retry only when the correction changed something.
+        (old - skew_ms).abs() > 1000
+    }
+
+    fn fail(&mut self, _now: Instant, e: Error, skew_fixed: bool) {
+        let retryable = skew_fixed || e.is_retryable();
+        let timeout = matches!(
+            e,
+            Error::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+        );
+        if !retryable || self.attempts >= self.core.config.retry.max_attempts {
+            self.state = State::Done;
+            self.result = Some(Err(e));
+            return;
+        }
+        let cost = if timeout {
+            retry::QUOTA_TIMEOUT_RETRY_COST
+        } else {
+            retry::QUOTA_RETRY_COST
+        };
+        if !self.core.shared.quota.try_acquire(cost) {
+            self.state = State::Done;
+            self.result = Some(Err(e));
+            return;
+        }
+        self.retry_cost = cost;
+        let base = if skew_fixed {
+            Duration::ZERO
+        } else {
+            self.core.config.retry.backoff(self.attempts - 1, 1.0)
+        };
+        self.last_error = Some(e);
+        self.state = State::Backoff { base, until: None };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Event, PutEventsInput, PutEventsOutput};
+    use std::time::UNIX_EPOCH;
+
+    fn core_with(retry: RetryConfig) -> ClientCore {
+        let mut cfg = ClientConfig::for_region("us-east-1").unwrap();
+        cfg.retry = retry;
+        ClientCore::new(cfg).unwrap()
+    }
+
+    fn input() -> PutEventsInput {
+        PutEventsInput::new("tracking", "session").event(Event::new("click", UNIX_EPOCH))
+    }
+
+    fn creds() -> Credentials {
+        Credentials::new("AKIDEXAMPLE", "secret", None)
+    }
+
+    fn wall() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_795_953_600)
+    }
+
+    fn status(code: u16) -> http::Response<&'static [u8]> {
+        http::Response::builder()
+            .status(code)
+            .body(&b""[..])
+            .unwrap()
+    }
+
+    /// Drives a call with scripted outcomes; returns the result and the attempts.
+    fn drive(
+        core: &ClientCore,
+        mut script: Vec<Result<http::Response<&'static [u8]>, Error>>,
+    ) -> (Result<PutEventsOutput, Error>, u32, Duration) {
+        let mut now = Instant::now();
+        let start = now;
+        let mut call = core.call(input(), now, 7).unwrap();
+        script.reverse();
+        loop {
+            match call.poll(now, wall(), &creds(), 0.5) {
+                Poll::Send(s) => {
+                    assert_eq!(s.request.uri().path(), "/events");
+                    assert!(s.request.headers().contains_key("authorization"));
+                    match script.pop().expect("script ran out") {
+                        Ok(r) => call.handle_response(now, wall(), r),
+                        Err(e) => call.handle_transport_error(now, e),
+                    }
+                }
+                Poll::Wait(d) => now += d,
+                Poll::Done(r) => return (r, call.attempts(), now - start),
+            }
+        }
+    }
+
+    #[test]
+    fn success_first_time() {
+        let core = core_with(RetryConfig::default());
+        let r = http::Response::builder()
+            .status(200)
+            .header("x-amzn-RequestId", "rid")
+            .body(&b""[..])
+            .unwrap();
+        let (out, attempts, _) = drive(&core, vec![Ok(r)]);
+        assert_eq!(out.unwrap().request_id.as_deref(), Some("rid"));
+        assert_eq!(attempts, 1);
+        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL);
+    }
+
+    #[test]
+    fn retries_transient_then_succeeds_with_backoff() {
+        let core = core_with(RetryConfig::default());
+        let reset = Error::transport(TransportErrorKind::Io, "connection reset");
+        let (out, attempts, waited) =
+            drive(&core, vec![Ok(status(503)), Err(reset), Ok(status(200))]);
+        assert!(out.is_ok());
+        assert_eq!(attempts, 3);
+        // jitter 0.5: 0.5 s after the first failure, 1 s after the second.
+        assert_eq!(waited, Duration::from_millis(1500));
+        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL - 5);
+    }
+
+    #[test]
+    fn modeled_errors_are_not_retried() {
+        let core = core_with(RetryConfig::default());
+        let r = http::Response::builder()
+            .status(400)
+            .header("x-amzn-errortype", "InvalidInputException")
+            .body(&br#"{"message":"no"}"#[..])
+            .unwrap();
+        let (out, attempts, _) = drive(&core, vec![Ok(r)]);
+        assert!(matches!(out, Err(Error::InvalidInput { .. })));
+        assert_eq!(attempts, 1);
+    }
+
+    #[test]
+    fn attempts_exhausted_gives_last_error() {
+        let core = core_with(RetryConfig::default().with_max_attempts(2));
+        let (out, attempts, _) = drive(&core, vec![Ok(status(500)), Ok(status(429))]);
+        assert_eq!(out.unwrap_err().status(), Some(429));
+        assert_eq!(attempts, 2);
+    }
+
+    #[test]
+    fn drained_quota_stops_retries() {
+        let core = core_with(RetryConfig::default().with_max_attempts(2));
+        while core.shared.quota.try_acquire(5) {}
+        let (out, attempts, _) = drive(&core, vec![Ok(status(503))]);
+        assert_eq!(out.unwrap_err().status(), Some(503));
+        assert_eq!(attempts, 1);
+    }
+
+    #[test]
+    fn operation_deadline_holds() {
+        let mut cfg = ClientConfig::for_region("us-east-1").unwrap();
+        cfg.timeouts = Timeouts::default().with_operation(Duration::from_millis(700));
+        cfg.retry = RetryConfig::default().with_max_attempts(10);
+        let core = ClientCore::new(cfg).unwrap();
+        let mut now = Instant::now();
+        let start = now;
+        let mut call = core.call(input(), now, 1).unwrap();
+        loop {
+            match call.poll(now, wall(), &creds(), 1.0) {
+                Poll::Send(s) => {
+                    assert!(s.timeout <= Duration::from_millis(700));
+                    call.handle_response(now, wall(), status(503));
+                }
+                Poll::Wait(d) => now += d,
+                Poll::Done(r) => {
+                    let e = r.unwrap_err();
+                    assert!(matches!(e, Error::OperationTimeout { .. }), "{e}");
+                    assert!(e.to_string().contains("503"), "{e}");
+                    assert_eq!(now - start, Duration::from_millis(700));
+                    return;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn clock_skew_is_learnt_and_kept() {
+        let core = core_with(RetryConfig::default());
+        let server = wall() + Duration::from_secs(600);
+        let date = crate::time::http_date(server);
+        let skewed = http::Response::builder()
+            .status(403)
+            .header("x-amzn-errortype", "InvalidSignatureException")
+            .header("date", date.as_str())
+            .body(&br#"{"message":"Signature expired"}"#[..])
+            .unwrap();
+        let now = Instant::now();
+        let mut call = core.call(input(), now, 1).unwrap();
+        let Poll::Send(first) = call.poll(now, wall(), &creds(), 0.5) else {
+            panic!()
+        };
+        assert_eq!(first.request.headers()["x-amz-date"], "20261129T120000Z");
+        call.handle_response(now, wall(), skewed);
+        let Poll::Send(second) = call.poll(now, wall(), &creds(), 0.5) else {
+            panic!("no immediate retry")
+        };
+        assert_eq!(second.request.headers()["x-amz-date"], "20261129T121000Z");
+        assert_eq!(core.clock_skew(), Duration::from_secs(600));
+        // Later calls sign with the corrected clock too.
+        let mut next = core.call(input(), now, 2).unwrap();
+        let Poll::Send(s) = next.poll(now, wall(), &creds(), 0.5) else {
+            panic!()
+        };
+        assert_eq!(s.request.headers()["x-amz-date"], "20261129T121000Z");
+    }
+
+    #[test]
+    fn event_ids_are_filled_once_for_all_attempts() {
+        let core = core_with(RetryConfig::default());
+        let call = core.call(input(), Instant::now(), 42).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(call.body()).unwrap();
+        let id = body["eventList"][0]["eventId"].as_str().unwrap();
+        assert_eq!(id.len(), 36);
+        let mut cfg = ClientConfig::for_region("us-east-1").unwrap();
+        cfg.fill_event_ids = false;
+        let core = ClientCore::new(cfg).unwrap();
+        let call = core.call(input(), Instant::now(), 42).unwrap();
+        assert!(!String::from_utf8_lossy(call.body()).contains("eventId"));
+    }
+
+    #[test]
+    fn bad_input_fails_before_any_request() {
+        let core = core_with(RetryConfig::default());
+        let e = core
+            .call(PutEventsInput::new("t", "s"), Instant::now(), 0)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "eventList: has 0 entries, below the minimum 1"
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! The five operations as one trait, so the [`Call`](crate::Call) machine and
+//! the transports are written once for all of them.
+
+use crate::encode::Encode;
+use crate::model::*;
+use crate::validate::Validate;
+use crate::Error;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// One of the service's five operations, identified by its input type.
+///
+/// This trait is sealed: the service has exactly these operations.
+pub trait Operation: Validate + Encode + sealed::Sealed + Send + 'static {
+    /// The operation's output.
+    type Output: Send + std::fmt::Debug + 'static;
+    /// The operation name, e.g. `PutEvents`.
+    const NAME: &'static str;
+    /// The request path, e.g. `/events`.
+    const PATH: &'static str;
+    /// The output for a successful response with this request id.
+    fn output(request_id: Option<String>) -> Self::Output;
+    /// Gives every event (or action interaction) without an `eventId` one,
+    /// derived from `seed`, so that retries never count it twice.
+    fn fill_event_ids(&mut self, seed: u128) {
+        let _ = seed;
+    }
+    /// The number of records in the input.
+    fn record_count(&self) -> usize;
+}
+
+/// A random-looking UUID (version 4 layout) derived from `seed` and an index.
+pub fn uuid_from_seed(seed: u128, index: u64) -> String {
+    let mut a = splitmix((seed as u64) ^ index.wrapping_mul(0xA24B_AED4_963E_E407));
+    let mut b = splitmix(((seed >> 64) as u64) ^ a ^ index);
+    a = (a & !0xF000) | 0x4000; // version 4
+    b = (b & !(0xC000 << 48)) | (0x8000 << 48); // variant 10
+    let hi = a;
+    let lo = b;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+macro_rules! operation {
+    ($input:ty, $output:ident, $name:literal, $path:literal, $list:ident $(, fill: $fill:ident)?) => {
+        impl sealed::Sealed for $input {}
+        impl Operation for $input {
+            type Output = $output;
+            const NAME: &'static str = $name;
+            const PATH: &'static str = $path;
+            fn output(request_id: Option<String>) -> $output {
+                $output { request_id }
+            }
+            $(
+                fn fill_event_ids(&mut self, seed: u128) {
+                    for (i, r) in self.$fill.iter_mut().enumerate() {
+                        if r.event_id.is_none() {
+                            r.event_id = Some(uuid_from_seed(seed, i as u64));
+                        }
+                    }
+                }
+            )?
+            fn record_count(&self) -> usize {
+                self.$list.len()
+            }
+        }
+    };
+}
+
+operation!(PutEventsInput, PutEventsOutput, "PutEvents", "/events", event_list, fill: event_list);
+operation!(PutItemsInput, PutItemsOutput, "PutItems", "/items", items);
+operation!(PutUsersInput, PutUsersOutput, "PutUsers", "/users", users);
+operation!(
+    PutActionsInput,
+    PutActionsOutput,
+    "PutActions",
+    "/actions",
+    actions
+);
+operation!(
+    PutActionInteractionsInput,
+    PutActionInteractionsOutput,
+    "PutActionInteractions",
+    "/action-interactions",
+    action_interactions,
+    fill: action_interactions
+);
+
+/// Any of the five inputs, chosen by operation name or request path at run
+/// time: for tools that read records for an operation named on the command
+/// line, and for servers that decode request bodies with the same rules as
+/// the client.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AnyInput {
+    /// `PutEvents`.
+    PutEvents(PutEventsInput),
+    /// `PutItems`.
+    PutItems(PutItemsInput),
+    /// `PutUsers`.
+    PutUsers(PutUsersInput),
+    /// `PutActions`.
+    PutActions(PutActionsInput),
+    /// `PutActionInteractions`.
+    PutActionInteractions(PutActionInteractionsInput),
+}
+
+/// The five operations: name and request path.
+pub const OPERATIONS: [(&str, &str); 5] = [
+    ("PutEvents", "/events"),
+    ("PutItems", "/items"),
+    ("PutUsers", "/users"),
+    ("PutActions", "/actions"),
+    ("PutActionInteractions", "/action-interactions"),
+];
+
+macro_rules! any_dispatch {
+    ($self:ident, $v:ident => $e:expr) => {
+        match $self {
+            AnyInput::PutEvents($v) => $e,
+            AnyInput::PutItems($v) => $e,
+            AnyInput::PutUsers($v) => $e,
+            AnyInput::PutActions($v) => $e,
+            AnyInput::PutActionInteractions($v) => $e,
+        }
+    };
+}
+
+impl AnyInput {
+    /// Decodes a JSON body for the operation named `operation` (its name,
+    /// like `PutEvents`, or its path, like `/events`). Malformed JSON, a
+    /// missing required member or a value of the wrong type gives
+    /// `Error::Validation` naming the member where serde can tell; an unknown
+    /// operation gives `Error::Config`. The result is not yet validated.
+    pub fn from_json(operation: &str, body: &[u8]) -> Result<AnyInput, Error> {
+        fn de<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+            serde_json::from_slice(body).map_err(|e| Error::Validation {
+                path: "(body)".into(),
+                problem: e.to_string(),
+            })
+        }
+        Ok(match operation {
+            "PutEvents" | "/events" => AnyInput::PutEvents(de(body)?),
+            "PutItems" | "/items" => AnyInput::PutItems(de(body)?),
+            "PutUsers" | "/users" => AnyInput::PutUsers(de(body)?),
+            "PutActions" | "/actions" => AnyInput::PutActions(de(body)?),
+            "PutActionInteractions" | "/action-interactions" => {
+                AnyInput::PutActionInteractions(de(body)?)
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "`{}` is not an operation of this service",
+                    other.chars().take(64).collect::<String>()
+                )))
+            }
+        })
+    }
+
+    /// The operation name.
+    pub fn operation_name(&self) -> &'static str {
+        fn name<T: Operation>(_: &T) -> &'static str {
+            T::NAME
+        }
+        any_dispatch!(self, v => name(v))
+    }
+
+    /// Checks every constraint of the model.
+    pub fn validate(&self) -> Result<(), Error> {
+        any_dispatch!(self, v => v.validate())
+    }
+
+    /// The JSON body.
+    pub fn encode(&self) -> Vec<u8> {
+        any_dispatch!(self, v => v.encode())
+    }
+
+    /// The number of records.
+    pub fn record_count(&self) -> usize {
+        any_dispatch!(self, v => v.record_count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_v4_shaped_and_distinct() {
+        let a = uuid_from_seed(1, 0);
+        let b = uuid_from_seed(1, 1);
+        let c = uuid_from_seed(2, 0);
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+    }
+}

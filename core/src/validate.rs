@@ -1,0 +1,489 @@
+//! Client-side validation of every constraint of the service model
+//! (`service-2.json`): lengths in Unicode code points, list sizes, patterns,
+//! `properties` as a JSON object without reserved keys, finite floats.
+//!
+//! The first violation found is reported with its path, e.g.
+//! `eventList[3].itemId: length 300 is above the maximum 256`. Paths are only
+//! formatted when there is an error, so validating good input allocates nothing.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::model::*;
+use crate::Error;
+
+/// Segments of a field path.
+#[derive(Clone, Copy)]
+pub(crate) enum Seg {
+    Field(&'static str),
+    Index(usize),
+}
+
+struct PathFmt<'a>(&'a [Seg]);
+impl fmt::Display for PathFmt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            match s {
+                Seg::Field(n) if i == 0 => f.write_str(n)?,
+                Seg::Field(n) => write!(f, ".{n}")?,
+                Seg::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn err(path: &[Seg], problem: impl Into<String>) -> Error {
+    let mut p = String::new();
+    let _ = write!(p, "{}", PathFmt(path));
+    Error::validation(p, problem)
+}
+
+/// Length in code points, counted only when the byte length could exceed `max`.
+fn check_len(path: &[Seg], s: &str, min: usize, max: usize) -> Result<(), Error> {
+    if s.len() < min {
+        // Fewer bytes than the minimum means fewer code points too.
+        let n = s.chars().count();
+        return Err(err(path, format!("length {n} is below the minimum {min}")));
+    }
+    if s.len() > max {
+        let n = s.chars().count();
+        if n > max {
+            return Err(err(path, format!("length {n} is above the maximum {max}")));
+        }
+    }
+    if min > 1 {
+        let n = s.chars().count();
+        if n < min {
+            return Err(err(path, format!("length {n} is below the minimum {min}")));
+        }
+    }
+    Ok(())
+}
+
+fn check_list<T>(path: &[Seg], v: &[T], min: usize, max: usize) -> Result<(), Error> {
+    if v.len() < min {
+        return Err(err(
+            path,
+            format!("has {} entries, below the minimum {min}", v.len()),
+        ));
+    }
+    if v.len() > max {
+        return Err(err(
+            path,
+            format!("has {} entries, above the maximum {max}", v.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// ECMAScript `.` (what Smithy patterns use): anything but a line terminator.
+fn is_line_terminator(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
+}
+
+/// The model's `Arn` pattern `arn:([a-z\d-]+):personalize:.*:.*:.+`, with
+/// Smithy's search semantics (the pattern is not anchored).
+pub(crate) fn matches_arn_pattern(s: &str) -> bool {
+    let mut from = 0;
+    while let Some(pos) = s[from..].find("arn:") {
+        let start = from + pos + 4;
+        from = from + pos + 1;
+        let rest = &s[start..];
+        let part_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            .count();
+        if part_len == 0 {
+            continue;
+        }
+        let Some(tail) = rest[part_len..].strip_prefix(":personalize:") else {
+            continue;
+        };
+        // `.*:.*:.+` within one line: a second colon followed by a character.
+        let line = tail.split(is_line_terminator).next().unwrap_or("");
+        let mut colons = line.match_indices(':');
+        colons.next();
+        if let Some((j, _)) = colons.next() {
+            if j + 1 < line.len() {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$`: printable ASCII with at least
+/// one character that is not a space.
+pub(crate) fn matches_attribution_source_pattern(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..=0x7e).contains(&b)) && s.bytes().any(|b| b != b' ')
+}
+
+/// Keys that event and action-interaction properties must not hold
+/// (compared case-insensitively), from the model's documentation.
+pub const RESERVED_PROPERTY_KEYS: [&str; 6] = [
+    "userId",
+    "sessionId",
+    "eventType",
+    "timestamp",
+    "recommendationId",
+    "impression",
+];
+
+/// Walks a JSON object's keys without building a value.
+struct ObjectKeys<'r> {
+    reserved: bool,
+    found: &'r mut Option<String>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ObjectKeys<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectKeys<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+            if self.reserved && self.found.is_none() {
+                if let Some(r) = RESERVED_PROPERTY_KEYS
+                    .iter()
+                    .find(|r| r.eq_ignore_ascii_case(&k))
+                {
+                    *self.found = Some((*r).to_string());
+                }
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+fn check_properties(path: &[Seg], p: &Properties, max: usize, reserved: bool) -> Result<(), Error> {
+    let text = p.as_str();
+    check_len(path, text, 1, max)?;
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let r = de::DeserializeSeed::deserialize(
+        ObjectKeys {
+            reserved,
+            found: &mut found,
+        },
+        &mut de,
+    )
+    .and_then(|_| de.end());
+    if let Err(e) = r {
+        let what = if e.is_data() {
+            "is not a JSON object".to_string()
+        } else {
+            format!("is not valid JSON ({e})")
+        };
+        return Err(err(path, what));
+    }
+    if let Some(k) = found {
+        return Err(err(
+            path,
+            format!("must not hold the reserved key \"{k}\" (compared case-insensitively)"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_ids(path: &mut Vec<Seg>, ids: &[String], max_each: usize) -> Result<(), Error> {
+    check_list(path, ids, 1, 25)?;
+    for (i, id) in ids.iter().enumerate() {
+        path.push(Seg::Index(i));
+        check_len(path, id, 1, max_each)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+macro_rules! at {
+    ($path:ident, $seg:expr, $body:expr) => {{
+        $path.push($seg);
+        $body?;
+        $path.pop();
+    }};
+}
+
+fn check_arn(path: &[Seg], arn: &str) -> Result<(), Error> {
+    check_len(path, arn, 0, 256)?;
+    if !matches_arn_pattern(arn) {
+        return Err(err(
+            path,
+            r"does not match the pattern arn:([a-z\d-]+):personalize:.*:.*:.+",
+        ));
+    }
+    Ok(())
+}
+
+/// Validation of an operation input against the model.
+pub trait Validate {
+    /// Checks every constraint; the first violation is returned with its path.
+    fn validate(&self) -> Result<(), Error>;
+}
+
+impl Validate for PutEventsInput {
+    fn validate(&self) -> Result<(), Error> {
+        let mut p: Vec<Seg> = Vec::with_capacity(4);
+        at!(
+            p,
+            Seg::Field("trackingId"),
+            check_len(&p, &self.tracking_id, 1, 256)
+        );
+        if let Some(u) = &self.user_id {
+            at!(p, Seg::Field("userId"), check_len(&p, u, 1, 256));
+        }
+        at!(
+            p,
+            Seg::Field("sessionId"),
+            check_len(&p, &self.session_id, 1, 256)
+        );
+        p.push(Seg::Field("eventList"));
+        check_list(&p, &self.event_list, 1, 10)?;
+        for (i, e) in self.event_list.iter().enumerate() {
+            p.push(Seg::Index(i));
+            validate_event(&mut p, e)?;
+            p.pop();
+        }
+        Ok(())
+    }
+}
+
+fn validate_event(p: &mut Vec<Seg>, e: &Event) -> Result<(), Error> {
+    if let Some(v) = &e.event_id {
+        at!(p, Seg::Field("eventId"), check_len(p, v, 1, 256));
+    }
+    at!(
+        p,
+        Seg::Field("eventType"),
+        check_len(p, &e.event_type, 1, 256)
+    );
+    if let Some(v) = e.event_value {
+        if !v.is_finite() {
+            p.push(Seg::Field("eventValue"));
+            return Err(err(p, format!("{v} is not a finite number")));
+        }
+    }
+    if let Some(v) = &e.item_id {
+        at!(p, Seg::Field("itemId"), check_len(p, v, 1, 256));
+    }
+    if let Some(v) = &e.properties {
+        at!(
+            p,
+            Seg::Field("properties"),
+            check_properties(p, v, 1024, true)
+        );
+    }
+    if let Some(v) = &e.recommendation_id {
+        at!(p, Seg::Field("recommendationId"), check_len(p, v, 1, 40));
+    }
+    if let Some(v) = &e.impression {
+        at!(p, Seg::Field("impression"), check_ids(p, v, 256));
+    }
+    if let Some(m) = &e.metric_attribution {
+        p.push(Seg::Field("metricAttribution"));
+        p.push(Seg::Field("eventAttributionSource"));
+        let s = &m.event_attribution_source;
+        check_len(p, s, 0, 1024)?;
+        if !matches_attribution_source_pattern(s) {
+            return Err(err(
+                p,
+                r"does not match the pattern ^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$ (printable ASCII with at least one non-space character)",
+            ));
+        }
+        p.pop();
+        p.pop();
+    }
+    Ok(())
+}
+
+macro_rules! validate_dataset {
+    ($input:ty, $list:ident, $list_json:literal, $id:ident, $id_json:literal, $props_max:literal) => {
+        impl Validate for $input {
+            fn validate(&self) -> Result<(), Error> {
+                let mut p: Vec<Seg> = Vec::with_capacity(4);
+                at!(
+                    p,
+                    Seg::Field("datasetArn"),
+                    check_arn(&p, &self.dataset_arn)
+                );
+                p.push(Seg::Field($list_json));
+                check_list(&p, &self.$list, 1, 10)?;
+                for (i, r) in self.$list.iter().enumerate() {
+                    p.push(Seg::Index(i));
+                    at!(p, Seg::Field($id_json), check_len(&p, &r.$id, 1, 256));
+                    if let Some(v) = &r.properties {
+                        at!(
+                            p,
+                            Seg::Field("properties"),
+                            check_properties(&p, v, $props_max, false)
+                        );
+                    }
+                    p.pop();
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+validate_dataset!(PutItemsInput, items, "items", item_id, "itemId", 32000);
+validate_dataset!(PutUsersInput, users, "users", user_id, "userId", 24000);
+validate_dataset!(
+    PutActionsInput,
+    actions,
+    "actions",
+    action_id,
+    "actionId",
+    32000
+);
+
+impl Validate for PutActionInteractionsInput {
+    fn validate(&self) -> Result<(), Error> {
+        let mut p: Vec<Seg> = Vec::with_capacity(4);
+        at!(
+            p,
+            Seg::Field("trackingId"),
+            check_len(&p, &self.tracking_id, 1, 256)
+        );
+        p.push(Seg::Field("actionInteractions"));
+        check_list(&p, &self.action_interactions, 1, 10)?;
+        for (i, a) in self.action_interactions.iter().enumerate() {
+            p.push(Seg::Index(i));
+            at!(
+                p,
+                Seg::Field("actionId"),
+                check_len(&p, &a.action_id, 1, 256)
+            );
+            if let Some(v) = &a.user_id {
+                at!(p, Seg::Field("userId"), check_len(&p, v, 1, 256));
+            }
+            at!(
+                p,
+                Seg::Field("sessionId"),
+                check_len(&p, &a.session_id, 1, 256)
+            );
+            at!(
+                p,
+                Seg::Field("eventType"),
+                check_len(&p, &a.event_type, 1, 256)
+            );
+            if let Some(v) = &a.event_id {
+                at!(p, Seg::Field("eventId"), check_len(&p, v, 1, 256));
+            }
+            if let Some(v) = &a.recommendation_id {
+                at!(p, Seg::Field("recommendationId"), check_len(&p, v, 1, 40));
+            }
+            if let Some(v) = &a.impression {
+                at!(p, Seg::Field("impression"), check_ids(&mut p, v, 256));
+            }
+            if let Some(v) = &a.properties {
+                at!(
+                    p,
+                    Seg::Field("properties"),
+                    check_properties(&p, v, 1024, true)
+                );
+            }
+            p.pop();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn ev() -> Event {
+        Event::new("click", UNIX_EPOCH)
+    }
+
+    #[test]
+    fn path_and_problem_in_message() {
+        let mut events: Vec<Event> = (0..4).map(|_| ev()).collect();
+        events[3] = ev().item_id("x".repeat(300));
+        let i = PutEventsInput::new("t", "s").events(events);
+        assert_eq!(
+            i.validate().unwrap_err().to_string(),
+            "eventList[3].itemId: length 300 is above the maximum 256"
+        );
+    }
+
+    #[test]
+    fn lengths_are_code_points() {
+        // 256 three-byte characters: 768 bytes but within the limit.
+        let i = PutEventsInput::new("t", "s").event(ev().item_id("☕".repeat(256)));
+        assert!(i.validate().is_ok());
+        let i = PutEventsInput::new("t", "s").event(ev().item_id("☕".repeat(257)));
+        assert!(i.validate().is_err());
+    }
+
+    #[test]
+    fn properties_rules() {
+        let ok = PutEventsInput::new("t", "s").event(ev().properties(r#"{"a":"1"}"#));
+        assert!(ok.validate().is_ok());
+        for (props, want) in [
+            (r#"["a"]"#, "is not a JSON object"),
+            (r#""{\"a\":1}""#, "is not a JSON object"),
+            (r#"{"a":1"#, "is not valid JSON"),
+            (r#"{"a":1} x"#, "is not valid JSON"),
+            (r#"{"USERID":"u"}"#, "reserved key \"userId\""),
+            (
+                r#"{"x":{"timestamp":1},"Impression":"a"}"#,
+                "reserved key \"impression\"",
+            ),
+            ("", "below the minimum 1"),
+        ] {
+            let i = PutEventsInput::new("t", "s").event(ev().properties(props));
+            let e = i.validate().unwrap_err().to_string();
+            assert!(e.starts_with("eventList[0].properties: "), "{e}");
+            assert!(e.contains(want), "{props}: {e}");
+        }
+        // Items may use any key.
+        let i = PutItemsInput::new("arn:aws:personalize:us-east-1:1:dataset/x")
+            .item(Item::new("i").properties(r#"{"userId":"u"}"#));
+        assert!(i.validate().is_ok());
+    }
+
+    #[test]
+    fn arn_pattern_has_search_semantics() {
+        assert!(matches_arn_pattern(
+            "arn:aws:personalize:us-east-1:123:dataset/x"
+        ));
+        assert!(matches_arn_pattern("arn:aws-cn:personalize:::x"));
+        assert!(!matches_arn_pattern("arn:aws:personalize:::"));
+        assert!(!matches_arn_pattern("arn:AWS:personalize:a:b:c"));
+        assert!(!matches_arn_pattern("arn:aws:s3:a:b:c"));
+        assert!(!matches_arn_pattern("arn::personalize:a:b:c"));
+        assert!(!matches_arn_pattern("arn:aws:personalize:a\n:b:c"));
+        assert!(matches_arn_pattern("x arn:aws:personalize:a:b:c"));
+    }
+
+    #[test]
+    fn attribution_source_pattern() {
+        assert!(matches_attribution_source_pattern("partner feed"));
+        assert!(!matches_attribution_source_pattern("   "));
+        assert!(!matches_attribution_source_pattern(""));
+        assert!(!matches_attribution_source_pattern("tab\there"));
+        assert!(!matches_attribution_source_pattern("café"));
+    }
+
+    #[test]
+    fn non_finite_event_value() {
+        let i = PutEventsInput::new("t", "s").event(ev().event_value(f32::NAN));
+        assert_eq!(
+            i.validate().unwrap_err().to_string(),
+            "eventList[0].eventValue: NaN is not a finite number"
+        );
+    }
+}
