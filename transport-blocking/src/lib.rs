@@ -1,0 +1,2 @@
+//! Blocking client for Amazon Personalize Events on ureq 3.
+#![forbid(unsafe_code)]
