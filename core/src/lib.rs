@@ -4,6 +4,7 @@
 
 pub mod batch;
 mod call;
+pub mod config;
 mod credentials;
 mod decode;
 mod encode;

@@ -1,0 +1,1 @@
+//! Credentials and configuration the way the AWS CLI and SDKs find them (being written).
