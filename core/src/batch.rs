@@ -337,6 +337,7 @@ pub fn group_all(records: impl IntoIterator<Item = Record>) -> Vec<AnyInput> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests need a real Instant to start from
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;

@@ -329,6 +329,7 @@ impl ClientCore {
 
 /// What a transport must do next for a [`Call`].
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // returned by value once per step; boxing would allocate per attempt
 pub enum Poll<O> {
     /// Send this request and report the response or the failure.
     Send(SendRequest),
@@ -596,6 +597,7 @@ impl<I: Operation> Call<I> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests need a real Instant to start from
 mod tests {
     use super::*;
     use crate::{Event, PutEventsInput, PutEventsOutput};

@@ -328,6 +328,7 @@ impl RateLimiter {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests need a real Instant to start from
 mod tests {
     use super::*;
 
