@@ -35,13 +35,14 @@
 //! # Performance
 //!
 //! Signing borrows everything from the request: the canonical request is
-//! streamed into SHA-256 through a small stack buffer, hex digits live on
+//! streamed into SHA-256 as it is written, hex digits live on
 //! the stack, and the derived signing key comes from a [`SigningKeyCache`]
 //! (one derivation per UTC day, region, service and key pair). Header
 //! signing allocates the `Authorization` value and the new header values
 //! only (plus a query list when the URI has a query string).
 
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, SystemTime};
@@ -205,7 +206,7 @@ pub struct SignatureParts {
 /// of five.
 ///
 /// Thread-safe and cheap to share behind an `Arc`. The secret itself is not
-/// stored (only a SHA-256 fingerprint of it, to notice rotation), and
+/// stored (only a keyed 64-bit hash of it, to notice rotation), and
 /// `Debug` shows neither keys nor secrets.
 ///
 /// ```
@@ -216,6 +217,8 @@ pub struct SignatureParts {
 pub struct SigningKeyCache {
     entries: RwLock<Vec<KeyEntry>>,
     derivations: AtomicU64,
+    /// Random SipHash keys for the secret fingerprints.
+    fingerprint_keys: RandomState,
 }
 
 /// At most this many keys are kept; the oldest goes first.
@@ -226,20 +229,14 @@ struct KeyEntry {
     region: Box<str>,
     service: Box<str>,
     access_key_id: Box<str>,
-    secret_fingerprint: [u8; 32],
+    secret_fingerprint: u64,
     key: hmac::Key,
 }
 
 impl KeyEntry {
-    fn same_identity(
-        &self,
-        access_key_id: &str,
-        fp: &[u8; 32],
-        region: &str,
-        service: &str,
-    ) -> bool {
+    fn same_identity(&self, access_key_id: &str, fp: u64, region: &str, service: &str) -> bool {
         &*self.access_key_id == access_key_id
-            && &self.secret_fingerprint == fp
+            && self.secret_fingerprint == fp
             && &*self.region == region
             && &*self.service == service
     }
@@ -251,6 +248,7 @@ impl SigningKeyCache {
         SigningKeyCache {
             entries: RwLock::new(Vec::new()),
             derivations: AtomicU64::new(0),
+            fingerprint_keys: RandomState::new(),
         }
     }
 
@@ -279,13 +277,13 @@ impl SigningKeyCache {
     }
 
     fn key(&self, creds: &Credentials, date: &[u8; 8], region: &str, service: &str) -> hmac::Key {
-        let fp = fingerprint(creds.secret_access_key());
+        let fp = self.fingerprint_keys.hash_one(creds.secret_access_key());
         let ak = creds.access_key_id();
         {
             let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
             if let Some(e) = entries
                 .iter()
-                .find(|e| &e.date == date && e.same_identity(ak, &fp, region, service))
+                .find(|e| &e.date == date && e.same_identity(ak, fp, region, service))
             {
                 return e.key.clone();
             }
@@ -297,7 +295,7 @@ impl SigningKeyCache {
         // and replace the key of another day for the same identity.
         if let Some(e) = entries
             .iter_mut()
-            .find(|e| e.same_identity(ak, &fp, region, service))
+            .find(|e| e.same_identity(ak, fp, region, service))
         {
             e.date = *date;
             e.key = key.clone();
@@ -346,13 +344,6 @@ impl fmt::Debug for SigningKeyCache {
     }
 }
 
-fn fingerprint(secret: &str) -> [u8; 32] {
-    let d = digest::digest(&digest::SHA256, secret.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
-
 /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
 fn derive_signing_key(secret: &str, date: &[u8], region: &str, service: &str) -> hmac::Key {
     let mut stack = [0u8; 132];
@@ -397,41 +388,26 @@ impl Sink for hmac::Context {
     }
 }
 
-/// SHA-256 fed through a stack buffer, so that many small writes cost one
-/// `update` per 512 bytes.
+/// SHA-256 of everything put into it (ring buffers partial blocks itself).
 struct HashSink {
     ctx: digest::Context,
-    buf: [u8; 512],
-    len: usize,
 }
 
 impl HashSink {
     fn new() -> Self {
         HashSink {
             ctx: digest::Context::new(&digest::SHA256),
-            buf: [0u8; 512],
-            len: 0,
         }
     }
 
-    fn finish(mut self) -> digest::Digest {
-        self.ctx.update(&self.buf[..self.len]);
+    fn finish(self) -> digest::Digest {
         self.ctx.finish()
     }
 }
 
 impl Sink for HashSink {
     fn put(&mut self, bytes: &[u8]) {
-        if self.len + bytes.len() > self.buf.len() {
-            self.ctx.update(&self.buf[..self.len]);
-            self.len = 0;
-            if bytes.len() >= self.buf.len() {
-                self.ctx.update(bytes);
-                return;
-            }
-        }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
+        self.ctx.update(bytes);
     }
 }
 
@@ -689,9 +665,9 @@ const EMPTY_ITEM: Item<'static> = Item {
     src: Src::Date,
 };
 
-const INLINE_ITEMS: usize = 24;
+const INLINE_ITEMS: usize = 12;
 
-/// A list of header items on the stack, spilling to the heap past 24.
+/// A list of header items on the stack, spilling to the heap past 12.
 struct ItemList<'r> {
     inline: [Item<'r>; INLINE_ITEMS],
     len: usize,
@@ -936,7 +912,8 @@ fn make_plan<'r, B: AsRef<[u8]>>(
         params.credentials.session_token()
     };
     if let Some(t) = params.credentials.session_token() {
-        if HeaderValue::from_str(t).is_err() {
+        // HeaderValue's rule (checked without allocating one).
+        if !t.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f)) {
             return Err(config_error(
                 "the session token contains characters not allowed in a header value",
             ));
@@ -1145,7 +1122,7 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
     options: &SignOptions,
     cache: &SigningKeyCache,
 ) -> Result<(), Error> {
-    let plan = make_plan(req, params, options)?;
+    let mut plan = make_plan(req, params, options)?;
     let key = cache.key(
         params.credentials,
         &date8(&plan.amz_date),
@@ -1153,17 +1130,26 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
         params.service,
     );
     let signature = plan.signature(&key);
-    let derived_host = plan.derived_host.clone();
+    // Only the names of the signed headers are needed from here on.
+    let derived_host = plan.derived_host.take();
 
     match &plan.presign {
         None => {
+            // Exactly sized: a full String becomes the header's `Bytes`
+            // without another allocation.
             let mut auth = String::with_capacity(
                 ALGORITHM.len()
-                    + 70
+                    + " Credential=".len()
                     + plan.access_key_id.len()
+                    + "/YYYYMMDD/".len()
                     + plan.region.len()
+                    + 1
                     + plan.service.len()
+                    + 1
+                    + TERMINATOR.len()
+                    + ", SignedHeaders=".len()
                     + plan.signed_headers_len()
+                    + ", Signature=".len()
                     + 64,
             );
             auth.push_str(ALGORITHM);
@@ -1186,6 +1172,7 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
             }
             auth.push_str(", Signature=");
             auth.push_str(hex_str(&signature));
+            debug_assert_eq!(auth.len(), auth.capacity());
 
             let auth = HeaderValue::try_from(auth)
                 .map_err(|_| config_error("the Authorization value is not a valid header value"))?;
@@ -1219,7 +1206,7 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
                     headers.insert(HeaderName::from_static(X_AMZ_SECURITY_TOKEN), t);
                 }
                 None => {
-                    headers.remove(X_AMZ_SECURITY_TOKEN);
+                    headers.remove(HeaderName::from_static(X_AMZ_SECURITY_TOKEN));
                 }
             }
             if let Some(c) = content_sha {
@@ -1815,7 +1802,7 @@ where
         ctx.put(b"\n");
         ctx.put(parts.amz_date.as_bytes());
         ctx.put(b"\n");
-        ctx.put(parts.credential[access_key_id.len() + 1..].as_bytes());
+        ctx.put(&parts.credential.as_bytes()[access_key_id.len() + 1..]);
         ctx.put(b"\n");
         ctx.put(&creq_hash);
         hex32(ctx.sign().as_ref())

@@ -13,7 +13,10 @@ use personalize_events_core::sign::{
 use personalize_events_core::{time, Credentials};
 use serde_json::Value;
 
-const VALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/valid");
+const VALID: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/conformance/valid"
+);
 
 /// The README says one third of the vectors (10 files) are published.
 const MIN_VECTORS: usize = 10;
@@ -141,7 +144,11 @@ fn conformance_signing_matches_botocore() {
                 "{id} {}: string to sign",
                 exp.what
             );
-            assert_eq!(parts.signature, exp.signature, "{id} {}: signature", exp.what);
+            assert_eq!(
+                parts.signature, exp.signature,
+                "{id} {}: signature",
+                exp.what
+            );
             assert_eq!(
                 parts.signed_headers,
                 str_of(signing, &["signed_headers"]),
@@ -245,9 +252,10 @@ fn conformance_signing_wire_headers_and_verification() {
         assert!(matches!(e, VerifyError::InvalidSignature(_)), "{id}: {e}");
 
         let mut tampered = sent.clone();
-        tampered
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+        tampered.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
         let e = sign::verify_request(&tampered, lookup, t, skew, SERVICE).unwrap_err();
         assert!(matches!(e, VerifyError::InvalidSignature(_)), "{id}: {e}");
 
@@ -265,7 +273,11 @@ fn conformance_signing_wire_headers_and_verification() {
             lookup,
             &sign::VerifyParams {
                 service: SERVICE,
-                region: Some(if region == "us-east-1" { "eu-west-1" } else { "us-east-1" }),
+                region: Some(if region == "us-east-1" {
+                    "eu-west-1"
+                } else {
+                    "us-east-1"
+                }),
                 now: t,
                 max_skew: skew,
             },

@@ -392,13 +392,19 @@ fn sigv4_suite_verify_reports_scope_and_time_errors() {
     assert_eq!(ok.access_key_id, "AKIDEXAMPLE");
     assert_eq!(ok.region, "us-east-1");
     assert_eq!(ok.service, "service");
-    assert_eq!(ok.signed_headers, ["host", "x-amz-date", "x-amz-security-token"]);
+    assert_eq!(
+        ok.signed_headers,
+        ["host", "x-amz-date", "x-amz-security-token"]
+    );
     assert!(!ok.presigned);
 
-    let wrong_service = sign::verify_request(&req, lookup(&ctx), ctx.time, SKEW, "personalize")
-        .unwrap_err();
+    let wrong_service =
+        sign::verify_request(&req, lookup(&ctx), ctx.time, SKEW, "personalize").unwrap_err();
     assert_eq!(wrong_service.code(), "InvalidSignatureException");
-    assert!(wrong_service.message().contains("'personalize'"), "{wrong_service}");
+    assert!(
+        wrong_service.message().contains("'personalize'"),
+        "{wrong_service}"
+    );
 
     let late = ctx.time + Duration::from_secs(3600);
     let e = sign::verify_request(&req, lookup(&ctx), late, SKEW, "service").unwrap_err();
@@ -440,6 +446,9 @@ fn sigv4_suite_case_list_is_what_the_readme_says() {
         .collect();
     assert_eq!(names.len(), 38);
     for (skip, why) in SKIPPED {
-        assert!(names.contains_key(*skip), "skipped case {skip} ({why}) is not in the suite");
+        assert!(
+            names.contains_key(*skip),
+            "skipped case {skip} ({why}) is not in the suite"
+        );
     }
 }
