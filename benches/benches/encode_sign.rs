@@ -6,7 +6,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use personalize_events_benches::*;
 use personalize_events_core::{Operation, Poll};
 
-fn first_request<I: Operation + Clone>(c: &personalize_events_core::ClientCore, input: &I) -> http::Request<Vec<u8>> {
+fn first_request<I: Operation + Clone>(
+    c: &personalize_events_core::ClientCore,
+    input: &I,
+) -> http::Request<Vec<u8>> {
     let now = Instant::now();
     let mut call = c.call(input.clone(), now, 1).expect("valid input");
     match call.poll(now, wall(), &credentials(), 0.5) {

@@ -12,7 +12,11 @@ pub fn wall() -> SystemTime {
 
 /// The credentials of the AWS documentation examples.
 pub fn credentials() -> Credentials {
-    Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
+    Credentials::new(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        None,
+    )
 }
 
 /// A client core for us-east-1 (event ids left as given).
@@ -25,16 +29,19 @@ pub fn client_core() -> ClientCore {
 /// A realistic event: ids, a value, a small properties object, five
 /// impressions and a recommendation id.
 pub fn event(i: usize) -> Event {
-    Event::new("purchase", wall() - Duration::from_millis(1500 + i as u64 * 37))
-        .event_id(format!("5f7a3c1e-9b2d-4e8f-a6c4-{i:012}"))
-        .item_id(format!("item-{:06}", 1000 + i))
-        .event_value(19.99)
-        .properties(format!(
-            r#"{{"numberOfRatings":"{}","discount":"yes","channel":"mobile-app"}}"#,
-            i % 50
-        ))
-        .recommendation_id(format!("RID-{:016x}", 0xabcdef00u64 + i as u64))
-        .impression((0..5).map(|k| format!("item-{:06}", 1000 + i + k)))
+    Event::new(
+        "purchase",
+        wall() - Duration::from_millis(1500 + i as u64 * 37),
+    )
+    .event_id(format!("5f7a3c1e-9b2d-4e8f-a6c4-{i:012}"))
+    .item_id(format!("item-{:06}", 1000 + i))
+    .event_value(19.99)
+    .properties(format!(
+        r#"{{"numberOfRatings":"{}","discount":"yes","channel":"mobile-app"}}"#,
+        i % 50
+    ))
+    .recommendation_id(format!("RID-{:016x}", 0xabcdef00u64 + i as u64))
+    .impression((0..5).map(|k| format!("item-{:06}", 1000 + i + k)))
 }
 
 /// PutEvents with `n` realistic events.
@@ -55,4 +62,100 @@ pub fn put_items(n: usize) -> PutItemsInput {
             ))
         }),
     )
+}
+
+/// The floor: the least work any client must do for one call —
+/// `serde_json::to_vec` of the same document, SHA-256 of the body, SHA-256 of
+/// a canonical request, and one HMAC of the string to sign with an already
+/// derived key (the key changes once a day).
+pub mod floor {
+    use personalize_events_core::PutEventsInput;
+    use serde::Serialize;
+    use std::sync::OnceLock;
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body<'a> {
+        tracking_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<&'a str>,
+        session_id: &'a str,
+        event_list: Vec<Ev<'a>>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Ev<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_id: Option<&'a str>,
+        event_type: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_value: Option<f32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        item_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        properties: Option<&'a str>,
+        sent_at: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        recommendation_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        impression: Option<&'a [String]>,
+    }
+
+    fn key() -> &'static ring::hmac::Key {
+        static KEY: OnceLock<ring::hmac::Key> = OnceLock::new();
+        KEY.get_or_init(|| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[7u8; 32]))
+    }
+
+    fn hex(d: &[u8]) -> [u8; 64] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, b) in d.iter().take(32).enumerate() {
+            out[2 * i] = HEX[(b >> 4) as usize];
+            out[2 * i + 1] = HEX[(b & 15) as usize];
+        }
+        out
+    }
+
+    /// Serialize + SHA-256(body) + SHA-256(canonical request) + HMAC.
+    pub fn put_events_floor(input: &PutEventsInput) -> [u8; 32] {
+        let body = Body {
+            tracking_id: &input.tracking_id,
+            user_id: input.user_id.as_deref(),
+            session_id: &input.session_id,
+            event_list: input
+                .event_list
+                .iter()
+                .map(|e| Ev {
+                    event_id: e.event_id.as_deref(),
+                    event_type: &e.event_type,
+                    event_value: e.event_value,
+                    item_id: e.item_id.as_deref(),
+                    properties: e.properties.as_ref().map(|p| p.as_str()),
+                    sent_at: e
+                        .sent_at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs_f64())
+                        .unwrap_or(0.0),
+                    recommendation_id: e.recommendation_id.as_deref(),
+                    impression: e.impression.as_deref(),
+                })
+                .collect(),
+        };
+        let bytes = serde_json::to_vec(&body).expect("serializes");
+        let body_hash = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        let mut canonical = Vec::with_capacity(256);
+        canonical.extend_from_slice(b"POST\n/events\n\ncontent-type:application/json\nhost:personalize-events.us-east-1.amazonaws.com\nx-amz-date:20261129T120000Z\n\ncontent-type;host;x-amz-date\n");
+        canonical.extend_from_slice(&hex(body_hash.as_ref()));
+        let creq_hash = ring::digest::digest(&ring::digest::SHA256, &canonical);
+        let mut sts = Vec::with_capacity(160);
+        sts.extend_from_slice(
+            b"AWS4-HMAC-SHA256\n20261129T120000Z\n20261129/us-east-1/personalize/aws4_request\n",
+        );
+        sts.extend_from_slice(&hex(creq_hash.as_ref()));
+        let tag = ring::hmac::sign(key(), &sts);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
 }

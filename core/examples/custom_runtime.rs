@@ -6,6 +6,8 @@
 //! (it starts its own loopback server that answers 503 once, then 200), or
 //! point it at an endpoint: `... --example custom_runtime -- http://127.0.0.1:PORT`.
 
+#![allow(clippy::disallowed_methods)] // a runtime reads the clock and sleeps; core does not
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant, SystemTime};

@@ -6,7 +6,6 @@
 //! `eventList[3].itemId: length 300 is above the maximum 256`. Paths are only
 //! formatted when there is an error, so validating good input allocates nothing.
 
-use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -19,6 +18,38 @@ use crate::Error;
 pub(crate) enum Seg {
     Field(&'static str),
     Index(usize),
+}
+
+/// A field path on the stack (validation of good input allocates nothing).
+pub(crate) struct Path {
+    segs: [Seg; 8],
+    len: usize,
+}
+
+impl Path {
+    fn new() -> Self {
+        Path {
+            segs: [Seg::Index(0); 8],
+            len: 0,
+        }
+    }
+    fn push(&mut self, s: Seg) {
+        // The model nests four deep at most; deeper pushes are dropped.
+        if self.len < self.segs.len() {
+            self.segs[self.len] = s;
+            self.len += 1;
+        }
+    }
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+}
+
+impl std::ops::Deref for Path {
+    type Target = [Seg];
+    fn deref(&self) -> &[Seg] {
+        &self.segs[..self.len]
+    }
 }
 
 struct PathFmt<'a>(&'a [Seg]);
@@ -132,10 +163,12 @@ pub const RESERVED_PROPERTY_KEYS: [&str; 6] = [
     "impression",
 ];
 
-/// Walks a JSON object's keys without building a value.
+/// Walks a JSON object's keys without building a value (and without
+/// allocating: keys are looked at where they lie, or in the parser's scratch
+/// buffer when they hold escapes).
 struct ObjectKeys<'r> {
     reserved: bool,
-    found: &'r mut Option<String>,
+    found: &'r mut Option<&'static str>,
 }
 
 impl<'de> de::DeserializeSeed<'de> for ObjectKeys<'_> {
@@ -151,18 +184,39 @@ impl<'de> Visitor<'de> for ObjectKeys<'_> {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-            if self.reserved && self.found.is_none() {
-                if let Some(r) = RESERVED_PROPERTY_KEYS
-                    .iter()
-                    .find(|r| r.eq_ignore_ascii_case(&k))
-                {
-                    *self.found = Some((*r).to_string());
-                }
+        while let Some(hit) = map.next_key_seed(KeySeed(self.reserved))? {
+            if self.found.is_none() {
+                *self.found = hit;
             }
             map.next_value::<IgnoredAny>()?;
         }
         Ok(())
+    }
+}
+
+/// One key: which reserved key it is, if any.
+struct KeySeed(bool);
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed {
+    type Value = Option<&'static str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Option<&'static str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, k: &str) -> Result<Self::Value, E> {
+        if !self.0 {
+            return Ok(None);
+        }
+        Ok(RESERVED_PROPERTY_KEYS
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(k))
+            .copied())
     }
 }
 
@@ -196,7 +250,7 @@ fn check_properties(path: &[Seg], p: &Properties, max: usize, reserved: bool) ->
     Ok(())
 }
 
-fn check_ids(path: &mut Vec<Seg>, ids: &[String], max_each: usize) -> Result<(), Error> {
+fn check_ids(path: &mut Path, ids: &[String], max_each: usize) -> Result<(), Error> {
     check_list(path, ids, 1, 25)?;
     for (i, id) in ids.iter().enumerate() {
         path.push(Seg::Index(i));
@@ -233,7 +287,7 @@ pub trait Validate {
 
 impl Validate for PutEventsInput {
     fn validate(&self) -> Result<(), Error> {
-        let mut p: Vec<Seg> = Vec::with_capacity(4);
+        let mut p = Path::new();
         at!(
             p,
             Seg::Field("trackingId"),
@@ -258,7 +312,7 @@ impl Validate for PutEventsInput {
     }
 }
 
-fn validate_event(p: &mut Vec<Seg>, e: &Event) -> Result<(), Error> {
+fn validate_event(p: &mut Path, e: &Event) -> Result<(), Error> {
     if let Some(v) = &e.event_id {
         at!(p, Seg::Field("eventId"), check_len(p, v, 1, 256));
     }
@@ -310,7 +364,7 @@ macro_rules! validate_dataset {
     ($input:ty, $list:ident, $list_json:literal, $id:ident, $id_json:literal, $props_max:literal) => {
         impl Validate for $input {
             fn validate(&self) -> Result<(), Error> {
-                let mut p: Vec<Seg> = Vec::with_capacity(4);
+                let mut p = Path::new();
                 at!(
                     p,
                     Seg::Field("datasetArn"),
@@ -349,7 +403,7 @@ validate_dataset!(
 
 impl Validate for PutActionInteractionsInput {
     fn validate(&self) -> Result<(), Error> {
-        let mut p: Vec<Seg> = Vec::with_capacity(4);
+        let mut p = Path::new();
         at!(
             p,
             Seg::Field("trackingId"),

@@ -1,0 +1,296 @@
+//! One table from one run: per-call time, allocations and bytes allocated of
+//! our encode+sign and whole in-memory call, the floor (serde_json + two
+//! SHA-256 + one HMAC), and — built with `--features official-sdk` — the
+//! official `aws-sdk-personalizeevents` through its in-memory HTTP client.
+//!
+//! ```sh
+//! cargo run --release -p personalize-events-benches --bin compare -- --quick
+//! cargo run --release -p personalize-events-benches --features official-sdk --bin compare
+//! ```
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use personalize_events_benches::*;
+use personalize_events_core::{Operation, Poll};
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
+
+/// Time per iteration (median of batches) and allocations per iteration.
+struct Measure {
+    nanos: f64,
+    allocs: f64,
+    bytes: f64,
+}
+
+fn measure<S, T>(
+    budget: Duration,
+    mut setup: impl FnMut() -> S,
+    mut run: impl FnMut(S) -> T,
+) -> Measure {
+    // Allocations: one iteration after warm-up, setup excluded.
+    for _ in 0..10 {
+        black_box(run(setup()));
+    }
+    let input = setup();
+    let region = Region::new(GLOBAL);
+    black_box(run(input));
+    let stats = region.change();
+    // Time: batches until the budget is spent; the median batch mean.
+    let mut means = Vec::new();
+    let start = Instant::now();
+    let batch = 200;
+    while start.elapsed() < budget || means.len() < 5 {
+        let inputs: Vec<S> = (0..batch).map(|_| setup()).collect();
+        let t = Instant::now();
+        for i in inputs {
+            black_box(run(i));
+        }
+        means.push(t.elapsed().as_nanos() as f64 / batch as f64);
+        if means.len() > 10_000 {
+            break;
+        }
+    }
+    means.sort_by(|a, b| a.total_cmp(b));
+    Measure {
+        nanos: means[means.len() / 2],
+        allocs: stats.allocations as f64 + stats.reallocations as f64,
+        bytes: stats.bytes_allocated as f64,
+    }
+}
+
+fn ours_encode_sign<I: Operation>(
+    core: &personalize_events_core::ClientCore,
+    input: I,
+) -> http::Request<Vec<u8>> {
+    let now = Instant::now();
+    let mut call = core.call(input, now, 1).expect("valid");
+    match call.poll(now, wall(), &credentials(), 0.5) {
+        Poll::Send(s) => s.request,
+        _ => unreachable!(),
+    }
+}
+
+fn ours_whole_call<I: Operation>(
+    core: &personalize_events_core::ClientCore,
+    input: I,
+) -> I::Output {
+    let now = Instant::now();
+    let creds = credentials();
+    let mut call = core.call(input, now, 1).expect("valid");
+    loop {
+        match call.poll(now, wall(), &creds, 0.5) {
+            Poll::Send(s) => {
+                black_box(&s.request);
+                let resp = http::Response::builder()
+                    .status(200)
+                    .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")
+                    .body(&b""[..])
+                    .expect("response");
+                call.handle_response(now, wall(), resp);
+            }
+            Poll::Wait(_) => unreachable!(),
+            Poll::Done(r) => return r.expect("ok"),
+        }
+    }
+}
+
+fn fmt_time(n: f64) -> String {
+    if n >= 1000.0 {
+        format!("{:.2} µs", n / 1000.0)
+    } else {
+        format!("{n:.0} ns")
+    }
+}
+
+fn row(name: &str, ours: &Measure, other: Option<(&str, &Measure)>) {
+    match other {
+        Some((label, o)) => println!(
+            "| {name} | {} | {:.0} | {:.0} | {label}: {} | {:.0} | {:.0} | {:.2}x |",
+            fmt_time(ours.nanos),
+            ours.allocs,
+            ours.bytes,
+            fmt_time(o.nanos),
+            o.allocs,
+            o.bytes,
+            o.nanos / ours.nanos,
+        ),
+        None => println!(
+            "| {name} | {} | {:.0} | {:.0} | | | | |",
+            fmt_time(ours.nanos),
+            ours.allocs,
+            ours.bytes
+        ),
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let budget = if quick {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_secs(3)
+    };
+    let core = client_core();
+    let ev1 = put_events(1);
+    let ev10 = put_events(10);
+    let items10 = put_items(10);
+
+    println!(
+        "personalize-events-rs compare ({} mode)",
+        if quick { "quick" } else { "full" }
+    );
+    println!(
+        "machine: {} CPU(s), {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model()
+    );
+    println!();
+    println!("| measurement | ours time | ours allocs | ours bytes | compared with | its allocs | its bytes | its time / ours |");
+    println!("|---|---|---|---|---|---|---|---|");
+
+    let floor10 = measure(budget, || (), |_| floor::put_events_floor(&ev10));
+    let ours10 = measure(budget, || ev10.clone(), |i| ours_encode_sign(&core, i));
+    row(
+        "encode+sign PutEvents(10)",
+        &ours10,
+        Some(("floor", &floor10)),
+    );
+    let floor1 = measure(budget, || (), |_| floor::put_events_floor(&ev1));
+    let ours1 = measure(budget, || ev1.clone(), |i| ours_encode_sign(&core, i));
+    row("encode+sign PutEvents(1)", &ours1, Some(("floor", &floor1)));
+    let ours_items = measure(budget, || items10.clone(), |i| ours_encode_sign(&core, i));
+    row("encode+sign PutItems(10 x 1 KB)", &ours_items, None);
+
+    let whole10 = measure(budget, || ev10.clone(), |i| ours_whole_call(&core, i));
+    #[cfg(feature = "official-sdk")]
+    {
+        let official = official::Official::new();
+        let off10 = measure(budget, || official::events(10), |i| official.put_events(i));
+        row(
+            "whole call PutEvents(10), in-memory HTTP",
+            &whole10,
+            Some(("official SDK", &off10)),
+        );
+        let whole1 = measure(budget, || ev1.clone(), |i| ours_whole_call(&core, i));
+        let off1 = measure(budget, || official::events(1), |i| official.put_events(i));
+        row(
+            "whole call PutEvents(1), in-memory HTTP",
+            &whole1,
+            Some(("official SDK", &off1)),
+        );
+        println!();
+        println!(
+            "encode+sign PutEvents(10): ours / floor = {:.2}; official whole call / ours whole call = {:.1}x",
+            ours10.nanos / floor10.nanos,
+            off10.nanos / whole10.nanos
+        );
+    }
+    #[cfg(not(feature = "official-sdk"))]
+    {
+        row("whole call PutEvents(10), in-memory HTTP", &whole10, None);
+        println!();
+        println!(
+            "encode+sign PutEvents(10): ours / floor = {:.2} (build with --features official-sdk for the official SDK's column)",
+            ours10.nanos / floor10.nanos
+        );
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+#[cfg(feature = "official-sdk")]
+mod official {
+    use aws_sdk_personalizeevents as pe;
+    use std::time::Duration;
+
+    pub struct Official {
+        rt: tokio::runtime::Runtime,
+        client: pe::Client,
+    }
+
+    pub fn events(n: usize) -> Vec<pe::types::Event> {
+        (0..n)
+            .map(|i| {
+                let e = crate::event(i);
+                pe::types::Event::builder()
+                    .event_id(e.event_id.unwrap())
+                    .event_type(e.event_type)
+                    .event_value(e.event_value.unwrap())
+                    .item_id(e.item_id.unwrap())
+                    .properties(e.properties.unwrap().into_string())
+                    .sent_at(aws_smithy_types::DateTime::from(e.sent_at))
+                    .recommendation_id(e.recommendation_id.unwrap())
+                    .set_impression(e.impression)
+                    .build()
+                    .expect("valid event")
+            })
+            .collect()
+    }
+
+    impl Official {
+        pub fn new() -> Self {
+            let http = aws_smithy_http_client::test_util::infallible_client_fn(|_req| {
+                http::Response::builder()
+                    .status(200)
+                    .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")
+                    .body(aws_smithy_types::body::SdkBody::empty())
+                    .expect("response")
+            });
+            let config = pe::Config::builder()
+                .behavior_version(pe::config::BehaviorVersion::latest())
+                .region(pe::config::Region::new("us-east-1"))
+                .credentials_provider(pe::config::Credentials::new(
+                    "AKIDEXAMPLE",
+                    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                    None,
+                    None,
+                    "bench",
+                ))
+                .http_client(http)
+                .timeout_config(
+                    pe::config::timeout::TimeoutConfig::builder()
+                        .operation_timeout(Duration::from_secs(30))
+                        .build(),
+                )
+                .build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            Official {
+                rt,
+                client: pe::Client::from_conf(config),
+            }
+        }
+
+        pub fn put_events(
+            &self,
+            events: Vec<pe::types::Event>,
+        ) -> pe::operation::put_events::PutEventsOutput {
+            self.rt.block_on(async {
+                self.client
+                    .put_events()
+                    .tracking_id("5f7a3c1e-9b2d-4e8f-a6c4-0d1b2e3f4a5b")
+                    .session_id("session-4f1c2d")
+                    .user_id("user-000042")
+                    .set_event_list(Some(events))
+                    .send()
+                    .await
+                    .expect("in-memory call succeeds")
+            })
+        }
+    }
+}
