@@ -1,0 +1,368 @@
+//! The credentials a client currently uses, and single-flight refresh.
+//!
+//! # Protocol for transports
+//!
+//! Before each call, `cache.get(now)`:
+//!
+//! * [`CacheLookup::Ready`]`(creds)`: sign with these.
+//! * [`CacheLookup::Refresh`]`(ticket)`: this caller refreshes. Run a
+//!   [`CredentialsChain`](super::CredentialsChain) to the end, then
+//!   `ticket.complete(result, now)`, which stores and returns the new
+//!   credentials (or the still-valid old ones if the refresh failed). Only
+//!   one ticket is out at a time; dropping it without `complete` (panic,
+//!   cancelled future) hands the job to the next caller.
+//! * [`CacheLookup::Wait`]: another caller is refreshing and there are no
+//!   usable credentials. Wait and call `get` again: the blocking transport
+//!   can sleep a few milliseconds in a loop bounded by its operation
+//!   timeout; the async transport keeps a `tokio::sync::Notify` beside the
+//!   cache, creates `notify.notified()` *before* calling `get`, awaits it on
+//!   `Wait`, and the refresher calls `notify_waiters()` after `complete`.
+//!
+//! Credentials are refreshed [`REFRESH_MARGIN`] (5 minutes) before they
+//! expire; while a refresh runs, other callers keep using the old ones as
+//! long as they have not expired. Credentials without an expiry (static
+//! keys) are never refreshed. After a failed refresh with still-valid
+//! credentials, the next attempt waits [`RETRY_AFTER_FAILURE`].
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use crate::{Credentials, Error};
+
+/// Refresh this long before credentials expire.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// After a failed refresh, while the old credentials still work, wait this
+/// long before trying again.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
+
+/// Cached credentials shared by every clone (clones share one cache).
+#[derive(Clone, Default)]
+pub struct CredentialsCache {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    state: Mutex<State>,
+    margin: Option<Duration>,
+}
+
+#[derive(Default)]
+struct State {
+    current: Option<Credentials>,
+    refreshing: bool,
+    failed_at: Option<SystemTime>,
+    generation: u64,
+}
+
+/// What [`CredentialsCache::get`] says to do.
+#[derive(Debug)]
+pub enum CacheLookup {
+    /// Sign with these.
+    Ready(Credentials),
+    /// Refresh, then [`RefreshTicket::complete`].
+    Refresh(RefreshTicket),
+    /// Someone else is refreshing and nothing usable is cached: wait, then
+    /// call `get` again.
+    Wait,
+}
+
+impl CredentialsCache {
+    /// An empty cache: the first `get` hands out a refresh ticket.
+    pub fn new() -> Self {
+        CredentialsCache::default()
+    }
+
+    /// A cache holding `credentials` (e.g. static keys given in code; those
+    /// never refresh).
+    pub fn with_credentials(credentials: Credentials) -> Self {
+        let c = CredentialsCache::new();
+        c.lock().current = Some(credentials);
+        c
+    }
+
+    /// The same cache with another refresh margin (default [`REFRESH_MARGIN`]).
+    /// Only before the cache is shared: clones made earlier keep the old one.
+    pub fn with_margin(self, margin: Duration) -> Self {
+        let current = self.lock().current.clone();
+        CredentialsCache {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    current,
+                    ..State::default()
+                }),
+                margin: Some(margin),
+            }),
+        }
+    }
+
+    fn margin(&self) -> Duration {
+        self.inner.margin.unwrap_or(REFRESH_MARGIN)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What to do at `now`; see the module documentation.
+    pub fn get(&self, now: SystemTime) -> CacheLookup {
+        let margin = self.margin();
+        let mut s = self.lock();
+        if let Some(c) = &s.current {
+            if !c.expires_within(now, margin) {
+                return CacheLookup::Ready(c.clone());
+            }
+        }
+        let usable = s.current.clone().filter(|c| still_valid(c, now));
+        if s.refreshing {
+            return usable.map_or(CacheLookup::Wait, CacheLookup::Ready);
+        }
+        if let (Some(c), Some(failed)) = (&usable, s.failed_at) {
+            if now < failed + RETRY_AFTER_FAILURE {
+                return CacheLookup::Ready(c.clone());
+            }
+        }
+        s.refreshing = true;
+        CacheLookup::Refresh(RefreshTicket {
+            cache: Some(self.clone()),
+            current: usable,
+        })
+    }
+
+    /// The credentials held now, fresh or not.
+    pub fn current(&self) -> Option<Credentials> {
+        self.lock().current.clone()
+    }
+
+    /// Whether a refresh is due at `now` (nothing cached, or expiry within
+    /// the margin).
+    pub fn needs_refresh(&self, now: SystemTime) -> bool {
+        let margin = self.margin();
+        self.lock()
+            .current
+            .as_ref()
+            .is_none_or(|c| c.expires_within(now, margin))
+    }
+
+    /// Forgets the cached credentials (e.g. after the service said they are
+    /// expired or invalid), so that the next `get` refreshes.
+    pub fn invalidate(&self) {
+        let mut s = self.lock();
+        s.current = None;
+        s.failed_at = None;
+    }
+
+    /// How many times credentials were stored by a refresh.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+}
+
+fn still_valid(c: &Credentials, now: SystemTime) -> bool {
+    c.expires_at().is_none_or(|at| now < at)
+}
+
+impl fmt::Debug for CredentialsCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.lock();
+        f.debug_struct("CredentialsCache")
+            .field("current", &s.current)
+            .field("refreshing", &s.refreshing)
+            .field("generation", &s.generation)
+            .finish()
+    }
+}
+
+/// The right, held by one caller at a time, to refresh the cache.
+pub struct RefreshTicket {
+    cache: Option<CredentialsCache>,
+    current: Option<Credentials>,
+}
+
+impl RefreshTicket {
+    /// The old credentials, if they have not expired yet: usable while the
+    /// refresh runs.
+    pub fn current(&self) -> Option<&Credentials> {
+        self.current.as_ref()
+    }
+
+    /// Ends the refresh with `result` (the chain's outcome) at `now`.
+    ///
+    /// New credentials are stored and returned. On failure, the old
+    /// credentials are returned if they are still valid (the next refresh is
+    /// tried [`RETRY_AFTER_FAILURE`] later), else the error.
+    pub fn complete(
+        mut self,
+        result: Result<Credentials, Error>,
+        now: SystemTime,
+    ) -> Result<Credentials, Error> {
+        let Some(cache) = self.cache.take() else {
+            return result;
+        };
+        let mut s = cache.lock();
+        s.refreshing = false;
+        match result {
+            Ok(c) => {
+                s.current = Some(c.clone());
+                s.failed_at = None;
+                s.generation += 1;
+                Ok(c)
+            }
+            Err(e) => {
+                s.failed_at = Some(now);
+                match s.current.clone().filter(|c| still_valid(c, now)) {
+                    Some(c) => Ok(c),
+                    None => Err(e),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RefreshTicket {
+    fn drop(&mut self) {
+        if let Some(cache) = self.cache.take() {
+            cache.lock().refreshing = false;
+        }
+    }
+}
+
+impl fmt::Debug for RefreshTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshTicket")
+            .field("current", &self.current)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn t(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
+    }
+
+    fn temp(n: u32, expires: u64) -> Credentials {
+        Credentials::new(format!("AK{n}"), "SECRET", Some("TOKEN".into())).with_expiry(t(expires))
+    }
+
+    fn ticket(l: CacheLookup) -> RefreshTicket {
+        match l {
+            CacheLookup::Refresh(t) => t,
+            other => panic!("expected a ticket, got {other:?}"),
+        }
+    }
+
+    fn ready(l: CacheLookup) -> Credentials {
+        match l {
+            CacheLookup::Ready(c) => c,
+            other => panic!("expected credentials, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_cache_refreshes_once_others_wait() {
+        let cache = CredentialsCache::new();
+        assert!(cache.needs_refresh(t(0)));
+        let tk = ticket(cache.get(t(0)));
+        assert!(tk.current().is_none());
+        assert!(matches!(cache.get(t(0)), CacheLookup::Wait));
+        assert!(matches!(cache.clone().get(t(1)), CacheLookup::Wait));
+        let c = tk.complete(Ok(temp(1, 3600)), t(1)).unwrap();
+        assert_eq!(c.access_key_id(), "AK1");
+        assert_eq!(ready(cache.get(t(2))).access_key_id(), "AK1");
+        assert_eq!(cache.generation(), 1);
+        assert!(!cache.needs_refresh(t(2)));
+    }
+
+    #[test]
+    fn refresh_within_margin_while_others_use_old() {
+        let cache = CredentialsCache::with_credentials(temp(1, 3600));
+        assert_eq!(ready(cache.get(t(3600 - 301))).access_key_id(), "AK1");
+        // 5 minutes before expiry: one caller refreshes, others keep AK1.
+        let tk = ticket(cache.get(t(3600 - 300)));
+        assert_eq!(tk.current().unwrap().access_key_id(), "AK1");
+        assert_eq!(ready(cache.get(t(3600 - 200))).access_key_id(), "AK1");
+        // Past expiry, while the refresh still runs: wait.
+        assert!(matches!(cache.get(t(3600)), CacheLookup::Wait));
+        tk.complete(Ok(temp(2, 7200)), t(3601)).unwrap();
+        assert_eq!(ready(cache.get(t(3602))).access_key_id(), "AK2");
+    }
+
+    #[test]
+    fn failed_refresh_keeps_valid_credentials_and_backs_off() {
+        let cache = CredentialsCache::with_credentials(temp(1, 3600));
+        let tk = ticket(cache.get(t(3400)));
+        let e = crate::config::cred_err("IMDSv2", "down");
+        assert_eq!(
+            tk.complete(Err(e.clone()), t(3400))
+                .unwrap()
+                .access_key_id(),
+            "AK1"
+        );
+        // No new ticket for RETRY_AFTER_FAILURE.
+        assert_eq!(ready(cache.get(t(3405))).access_key_id(), "AK1");
+        let tk = ticket(cache.get(t(3410)));
+        // Expired meanwhile: the error comes back.
+        assert_eq!(tk.complete(Err(e.clone()), t(3600)).unwrap_err(), e);
+        // Nothing usable: the next caller gets a ticket at once.
+        let _tk = ticket(cache.get(t(3600)));
+    }
+
+    #[test]
+    fn dropped_ticket_releases_refresh() {
+        let cache = CredentialsCache::new();
+        let tk = ticket(cache.get(t(0)));
+        assert!(matches!(cache.get(t(0)), CacheLookup::Wait));
+        drop(tk);
+        let _tk = ticket(cache.get(t(0)));
+    }
+
+    #[test]
+    fn static_credentials_never_refresh_and_invalidate() {
+        let cache = CredentialsCache::with_credentials(Credentials::new("AK", "SK", None));
+        assert_eq!(ready(cache.get(t(10_000_000))).access_key_id(), "AK");
+        assert!(!cache.needs_refresh(t(10_000_000)));
+        cache.invalidate();
+        assert!(cache.current().is_none());
+        let _tk = ticket(cache.get(t(0)));
+    }
+
+    #[test]
+    fn margin_is_configurable_and_debug_redacts() {
+        let cache =
+            CredentialsCache::with_credentials(temp(1, 100)).with_margin(Duration::from_secs(10));
+        assert_eq!(ready(cache.get(t(89))).access_key_id(), "AK1");
+        let _tk = ticket(cache.get(t(90)));
+        let d = format!("{cache:?}");
+        assert!(!d.contains("SECRET") && !d.contains("TOKEN\""), "{d}");
+    }
+
+    #[test]
+    fn concurrent_callers_refresh_once() {
+        let cache = CredentialsCache::new();
+        let refreshes = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| loop {
+                    match cache.get(t(0)) {
+                        CacheLookup::Ready(c) => {
+                            assert_eq!(c.access_key_id(), "AK7");
+                            return;
+                        }
+                        CacheLookup::Refresh(tk) => {
+                            refreshes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            tk.complete(Ok(temp(7, 3600)), t(0)).unwrap();
+                        }
+                        CacheLookup::Wait => std::thread::yield_now(),
+                    }
+                });
+            }
+        });
+        assert_eq!(refreshes.into_inner(), 1);
+    }
+}

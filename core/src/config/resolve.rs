@@ -1,0 +1,645 @@
+//! Client configuration from code, environment and profile.
+//!
+//! Two steps, so that the transport does the reading:
+//!
+//! ```text
+//! let env = Environment::from_vars(std::env::vars());
+//! let files = ConfigLoader::files_needed(&env)
+//!     .into_iter()
+//!     .map(|p| { let r = std::fs::read(&p).map_err(FileError::from); (p, r) })
+//!     .collect();
+//! let config = ConfigLoader::resolve(&env, &files, &overrides)?.into_client_config()?;
+//! ```
+//!
+//! Precedence, first found wins:
+//!
+//! | setting | code | environment | profile |
+//! |---|---|---|---|
+//! | region | `region` | `AWS_REGION`, `AWS_DEFAULT_REGION` | `region` |
+//! | endpoint | `endpoint_url` | `AWS_ENDPOINT_URL_PERSONALIZE_EVENTS`, `AWS_ENDPOINT_URL` | `services` section `personalize_events = endpoint_url = ..`, then `endpoint_url` |
+//! | FIPS | `use_fips` | `AWS_USE_FIPS_ENDPOINT` | `use_fips_endpoint` |
+//! | dual-stack | `use_dual_stack` | `AWS_USE_DUALSTACK_ENDPOINT` | `use_dualstack_endpoint` |
+//! | attempts | `max_attempts` | `AWS_MAX_ATTEMPTS` | `max_attempts` |
+//! | retry mode | `retry_mode` | `AWS_RETRY_MODE` | `retry_mode` |
+//!
+//! `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or the profile's
+//! `ignore_configured_endpoint_urls = true`) ignores the endpoints of the
+//! environment and profile, not the one given in code.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::profile::{Profile, ProfileSet};
+use super::{parse_bool, shorten, Environment, FileError};
+use crate::endpoint::{self, EndpointParams};
+use crate::retry::{RetryConfig, RetryMode};
+use crate::{ClientConfig, Error};
+
+/// The suffix of this service's endpoint variable, `AWS_ENDPOINT_URL_<suffix>`.
+pub const SERVICE_ENV_SUFFIX: &str = "PERSONALIZE_EVENTS";
+
+/// This service's key in a `[services name]` section.
+pub const SERVICE_KEY: &str = "personalize_events";
+
+/// Settings given in code; each wins over environment and profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigOverrides {
+    /// The profile to read instead of `AWS_PROFILE` / `default`.
+    pub profile: Option<String>,
+    /// The region.
+    pub region: Option<String>,
+    /// A custom endpoint URL.
+    pub endpoint_url: Option<String>,
+    /// Use the FIPS endpoint.
+    pub use_fips: Option<bool>,
+    /// Use the dual-stack endpoint.
+    pub use_dual_stack: Option<bool>,
+    /// Attempts in all (at least 1).
+    pub max_attempts: Option<u32>,
+    /// Retry mode.
+    pub retry_mode: Option<RetryMode>,
+}
+
+impl ConfigOverrides {
+    /// Sets the profile.
+    pub fn with_profile(mut self, p: impl Into<String>) -> Self {
+        self.profile = Some(p.into());
+        self
+    }
+    /// Sets the region.
+    pub fn with_region(mut self, r: impl Into<String>) -> Self {
+        self.region = Some(r.into());
+        self
+    }
+    /// Sets the endpoint URL.
+    pub fn with_endpoint_url(mut self, u: impl Into<String>) -> Self {
+        self.endpoint_url = Some(u.into());
+        self
+    }
+    /// Sets FIPS.
+    pub fn with_fips(mut self, on: bool) -> Self {
+        self.use_fips = Some(on);
+        self
+    }
+    /// Sets dual-stack.
+    pub fn with_dual_stack(mut self, on: bool) -> Self {
+        self.use_dual_stack = Some(on);
+        self
+    }
+    /// Sets the number of attempts.
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = Some(n);
+        self
+    }
+    /// Sets the retry mode.
+    pub fn with_retry_mode(mut self, m: RetryMode) -> Self {
+        self.retry_mode = Some(m);
+        self
+    }
+}
+
+/// The configuration after code, environment and profile were combined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResolvedConfig {
+    /// The profile that was read (it may not exist when not chosen explicitly).
+    pub profile: String,
+    /// The region, if any source gave one.
+    pub region: Option<String>,
+    /// The custom endpoint, if any.
+    pub endpoint_url: Option<String>,
+    /// FIPS endpoint.
+    pub use_fips: bool,
+    /// Dual-stack endpoint.
+    pub use_dual_stack: bool,
+    /// Attempts in all, if configured.
+    pub max_attempts: Option<u32>,
+    /// Retry mode, if configured.
+    pub retry_mode: Option<RetryMode>,
+}
+
+/// Reads client configuration in two steps: which files, then resolution.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConfigLoader;
+
+impl ConfigLoader {
+    /// The files [`resolve`](Self::resolve) wants read: the config file and
+    /// the credentials file (each only if a path is known).
+    pub fn files_needed(env: &Environment) -> Vec<PathBuf> {
+        [env.config_file(), env.credentials_file()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Resolves the configuration. `files` holds what reading
+    /// [`files_needed`](Self::files_needed) gave; a file missing from the map
+    /// or `NotFound` is treated as absent, any other read error or a
+    /// malformed file is an [`Error::Config`].
+    pub fn resolve(
+        env: &Environment,
+        files: &HashMap<PathBuf, Result<Vec<u8>, FileError>>,
+        overrides: &ConfigOverrides,
+    ) -> Result<ResolvedConfig, Error> {
+        let text = |p: Option<PathBuf>| -> Result<Option<(PathBuf, String)>, Error> {
+            let Some(p) = p else { return Ok(None) };
+            match files.get(&p) {
+                None => Ok(None),
+                Some(Err(e)) if e.is_not_found() => Ok(None),
+                Some(Err(e)) => Err(Error::Config(format!("cannot read {}: {e}", p.display()))),
+                Some(Ok(b)) => match String::from_utf8(b.clone()) {
+                    Ok(t) => Ok(Some((p, t))),
+                    Err(_) => Err(Error::Config(format!("{} is not valid UTF-8", p.display()))),
+                },
+            }
+        };
+        let config = text(env.config_file())?;
+        let creds = text(env.credentials_file())?;
+        let set = ProfileSet::parse(
+            config.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+            creds.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+        )
+        .map_err(|e| Error::Config(e.to_string()))?;
+        let (name, explicit) = env.profile_name(overrides.profile.as_deref());
+        let profile = set.profile(&name);
+        if profile.is_none() && explicit {
+            return Err(Error::Config(format!(
+                "profile `{name}` not found in the shared config files"
+            )));
+        }
+        let from_profile = |k: &str| profile.and_then(|p| p.get(k));
+        let cfg = |m: String| Error::Config(m);
+
+        let region = overrides
+            .region
+            .clone()
+            .or_else(|| env.get("AWS_REGION").map(str::to_string))
+            .or_else(|| env.get("AWS_DEFAULT_REGION").map(str::to_string))
+            .or_else(|| from_profile("region").map(str::to_string));
+
+        let boolean = |code: Option<bool>, var: &str, key: &str| -> Result<bool, Error> {
+            if let Some(b) = code {
+                return Ok(b);
+            }
+            if let Some(b) = env.get_bool(var).map_err(cfg)? {
+                return Ok(b);
+            }
+            match from_profile(key) {
+                Some(v) => parse_bool(&format!("profile `{name}` {key}"), v).map_err(cfg),
+                None => Ok(false),
+            }
+        };
+        let use_fips = boolean(
+            overrides.use_fips,
+            "AWS_USE_FIPS_ENDPOINT",
+            "use_fips_endpoint",
+        )?;
+        let use_dual_stack = boolean(
+            overrides.use_dual_stack,
+            "AWS_USE_DUALSTACK_ENDPOINT",
+            "use_dualstack_endpoint",
+        )?;
+
+        let max_attempts = match overrides.max_attempts {
+            Some(0) => return Err(cfg("max_attempts must be at least 1".into())),
+            Some(n) => Some(n),
+            None => match env
+                .get("AWS_MAX_ATTEMPTS")
+                .map(|v| ("AWS_MAX_ATTEMPTS".to_string(), v))
+                .or_else(|| {
+                    from_profile("max_attempts")
+                        .map(|v| (format!("profile `{name}` max_attempts"), v))
+                }) {
+                None => None,
+                Some((what, v)) => {
+                    Some(v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        cfg(format!(
+                            "{what}: `{}` is not a whole number of at least 1",
+                            shorten(v, 20)
+                        ))
+                    })?)
+                }
+            },
+        };
+
+        let retry_mode = match overrides.retry_mode {
+            Some(m) => Some(m),
+            None => match env
+                .get("AWS_RETRY_MODE")
+                .map(|v| ("AWS_RETRY_MODE".to_string(), v))
+                .or_else(|| {
+                    from_profile("retry_mode").map(|v| (format!("profile `{name}` retry_mode"), v))
+                }) {
+                None => None,
+                Some((what, v)) => Some(v.parse::<RetryMode>().map_err(|e| {
+                    cfg(format!(
+                        "{what}: {}",
+                        match e {
+                            Error::Config(m) => m,
+                            other => other.to_string(),
+                        }
+                    ))
+                })?),
+            },
+        };
+
+        let endpoint_url = match overrides
+            .endpoint_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+        {
+            Some(u) => Some(u),
+            None => configured_endpoint(env, Some(&set), profile, SERVICE_ENV_SUFFIX, SERVICE_KEY)
+                .map_err(cfg)?,
+        };
+
+        Ok(ResolvedConfig {
+            profile: name,
+            region,
+            endpoint_url,
+            use_fips,
+            use_dual_stack,
+            max_attempts,
+            retry_mode,
+        })
+    }
+}
+
+impl ResolvedConfig {
+    /// The client configuration: the endpoint resolved with
+    /// [`crate::endpoint::resolve`], retry settings applied, default timeouts.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when no region is configured (requests are signed
+    /// for a region, even with a custom endpoint); [`Error::Endpoint`] when
+    /// the endpoint cannot be resolved (e.g. FIPS with a custom endpoint).
+    pub fn into_client_config(self) -> Result<ClientConfig, Error> {
+        let region = self.region.ok_or_else(|| {
+            Error::Config(format!(
+                "no region configured: set it in code, AWS_REGION, AWS_DEFAULT_REGION or `region` in profile `{}`",
+                self.profile
+            ))
+        })?;
+        let endpoint = endpoint::resolve(&EndpointParams {
+            region: Some(region.clone()),
+            use_fips: self.use_fips,
+            use_dual_stack: self.use_dual_stack,
+            endpoint: self.endpoint_url,
+        })?;
+        let mut config = ClientConfig::new(region, endpoint);
+        let mut retry = RetryConfig::default();
+        if let Some(n) = self.max_attempts {
+            retry = retry.with_max_attempts(n);
+        }
+        if let Some(m) = self.retry_mode {
+            retry = retry.with_mode(m);
+        }
+        config.retry = retry;
+        Ok(config)
+    }
+}
+
+/// The endpoint configured for a service outside code (the AWS SDKs'
+/// "service-specific endpoints"): `AWS_ENDPOINT_URL_<env_suffix>`,
+/// `AWS_ENDPOINT_URL`, the profile's `services` section
+/// `<service_key> = endpoint_url = ..`, the profile's `endpoint_url`; none
+/// when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` / the profile's
+/// `ignore_configured_endpoint_urls` is true.
+pub(crate) fn configured_endpoint(
+    env: &Environment,
+    set: Option<&ProfileSet>,
+    profile: Option<&Profile>,
+    env_suffix: &str,
+    service_key: &str,
+) -> Result<Option<String>, String> {
+    let ignore = match env.get_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")? {
+        Some(b) => b,
+        None => match profile.and_then(|p| p.get("ignore_configured_endpoint_urls")) {
+            Some(v) => parse_bool("ignore_configured_endpoint_urls", v)?,
+            None => false,
+        },
+    };
+    if ignore {
+        return Ok(None);
+    }
+    if let Some(u) = env
+        .get(&format!("AWS_ENDPOINT_URL_{env_suffix}"))
+        .or_else(|| env.get("AWS_ENDPOINT_URL"))
+    {
+        return Ok(Some(u.to_string()));
+    }
+    let Some(profile) = profile else {
+        return Ok(None);
+    };
+    if let Some(set) = set {
+        if let Some(u) = set.service_setting(profile, service_key, "endpoint_url")? {
+            return Ok(Some(u));
+        }
+    }
+    Ok(profile.get("endpoint_url").map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        let mut all = vec![("HOME".to_string(), "/h".to_string())];
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Environment::from_vars(all)
+    }
+
+    fn files(config: &str, creds: &str) -> HashMap<PathBuf, Result<Vec<u8>, FileError>> {
+        let mut m = HashMap::new();
+        m.insert(
+            PathBuf::from("/h/.aws/config"),
+            Ok(config.as_bytes().to_vec()),
+        );
+        m.insert(
+            PathBuf::from("/h/.aws/credentials"),
+            Ok(creds.as_bytes().to_vec()),
+        );
+        m
+    }
+
+    fn resolve(
+        vars: &[(&str, &str)],
+        config: &str,
+        o: &ConfigOverrides,
+    ) -> Result<ResolvedConfig, Error> {
+        ConfigLoader::resolve(&env(vars), &files(config, ""), o)
+    }
+
+    #[test]
+    fn files_needed_follow_env() {
+        assert_eq!(
+            ConfigLoader::files_needed(&env(&[])),
+            vec![
+                PathBuf::from("/h/.aws/config"),
+                PathBuf::from("/h/.aws/credentials")
+            ]
+        );
+        let e = Environment::from_vars([("AWS_CONFIG_FILE", "/c")]);
+        assert_eq!(ConfigLoader::files_needed(&e), vec![PathBuf::from("/c")]);
+    }
+
+    #[test]
+    fn region_precedence() {
+        let cfg = "[default]\nregion = from-profile\n[profile p]\nregion = p-region\n";
+        let none = ConfigOverrides::default();
+        assert_eq!(
+            resolve(&[], cfg, &none).unwrap().region.as_deref(),
+            Some("from-profile")
+        );
+        assert_eq!(
+            resolve(&[("AWS_DEFAULT_REGION", "d")], cfg, &none)
+                .unwrap()
+                .region
+                .as_deref(),
+            Some("d")
+        );
+        assert_eq!(
+            resolve(
+                &[("AWS_DEFAULT_REGION", "d"), ("AWS_REGION", "r")],
+                cfg,
+                &none
+            )
+            .unwrap()
+            .region
+            .as_deref(),
+            Some("r")
+        );
+        let code = ConfigOverrides::default().with_region("c");
+        assert_eq!(
+            resolve(&[("AWS_REGION", "r")], cfg, &code)
+                .unwrap()
+                .region
+                .as_deref(),
+            Some("c")
+        );
+        assert_eq!(
+            resolve(&[("AWS_PROFILE", "p")], cfg, &none)
+                .unwrap()
+                .region
+                .as_deref(),
+            Some("p-region")
+        );
+        let r = resolve(
+            &[("AWS_PROFILE", "p")],
+            cfg,
+            &ConfigOverrides::default().with_profile("default"),
+        );
+        assert_eq!(r.unwrap().region.as_deref(), Some("from-profile"));
+        assert_eq!(resolve(&[], "", &none).unwrap().region, None);
+    }
+
+    #[test]
+    fn endpoint_precedence_and_ignore() {
+        let cfg = "[default]\nendpoint_url = http://profile-global\nservices = s\n\
+                   [services s]\npersonalize_events =\n  endpoint_url = http://profile-service\n";
+        let none = ConfigOverrides::default();
+        let ep = |vars: &[(&str, &str)], cfg: &str, o: &ConfigOverrides| {
+            resolve(vars, cfg, o).unwrap().endpoint_url
+        };
+        assert_eq!(
+            ep(&[], cfg, &none).as_deref(),
+            Some("http://profile-service")
+        );
+        assert_eq!(
+            ep(
+                &[],
+                "[default]\nendpoint_url = http://profile-global\n",
+                &none
+            )
+            .as_deref(),
+            Some("http://profile-global")
+        );
+        assert_eq!(
+            ep(&[("AWS_ENDPOINT_URL", "http://env-global")], cfg, &none).as_deref(),
+            Some("http://env-global")
+        );
+        assert_eq!(
+            ep(
+                &[
+                    ("AWS_ENDPOINT_URL", "http://env-global"),
+                    ("AWS_ENDPOINT_URL_PERSONALIZE_EVENTS", "http://env-svc")
+                ],
+                cfg,
+                &none
+            )
+            .as_deref(),
+            Some("http://env-svc")
+        );
+        let code = ConfigOverrides::default().with_endpoint_url("http://code");
+        assert_eq!(
+            ep(&[("AWS_ENDPOINT_URL", "http://env-global")], cfg, &code).as_deref(),
+            Some("http://code")
+        );
+        let ignore = [
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            ("AWS_ENDPOINT_URL", "http://x"),
+        ];
+        assert_eq!(ep(&ignore, cfg, &none), None);
+        assert_eq!(ep(&ignore, cfg, &code).as_deref(), Some("http://code"));
+        let cfg_ignore = format!("{cfg}\n[default]\nignore_configured_endpoint_urls = true\n");
+        assert_eq!(ep(&[], &cfg_ignore, &none), None);
+    }
+
+    #[test]
+    fn fips_dualstack_attempts_mode() {
+        let none = ConfigOverrides::default();
+        let cfg = "[default]\nuse_fips_endpoint = true\nmax_attempts = 7\nretry_mode = adaptive\n";
+        let r = resolve(&[], cfg, &none).unwrap();
+        assert!(r.use_fips && !r.use_dual_stack);
+        assert_eq!(
+            (r.max_attempts, r.retry_mode),
+            (Some(7), Some(RetryMode::Adaptive))
+        );
+        let r = resolve(
+            &[
+                ("AWS_USE_FIPS_ENDPOINT", "false"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "TRUE"),
+                ("AWS_MAX_ATTEMPTS", "2"),
+                ("AWS_RETRY_MODE", "standard"),
+            ],
+            cfg,
+            &none,
+        )
+        .unwrap();
+        assert!(!r.use_fips && r.use_dual_stack);
+        assert_eq!(
+            (r.max_attempts, r.retry_mode),
+            (Some(2), Some(RetryMode::Standard))
+        );
+        let r = resolve(
+            &[],
+            cfg,
+            &ConfigOverrides::default()
+                .with_fips(false)
+                .with_max_attempts(1)
+                .with_retry_mode(RetryMode::Standard),
+        )
+        .unwrap();
+        assert!(!r.use_fips);
+        assert_eq!(
+            (r.max_attempts, r.retry_mode),
+            (Some(1), Some(RetryMode::Standard))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_config_errors() {
+        let none = ConfigOverrides::default();
+        for (vars, cfg, want) in [
+            (
+                &[("AWS_USE_FIPS_ENDPOINT", "yes")][..],
+                "",
+                "AWS_USE_FIPS_ENDPOINT: `yes` is not true or false",
+            ),
+            (
+                &[],
+                "[default]\nuse_dualstack_endpoint = 1\n",
+                "use_dualstack_endpoint: `1`",
+            ),
+            (
+                &[("AWS_MAX_ATTEMPTS", "0")],
+                "",
+                "AWS_MAX_ATTEMPTS: `0` is not a whole number",
+            ),
+            (
+                &[],
+                "[default]\nmax_attempts = many\n",
+                "profile `default` max_attempts: `many`",
+            ),
+            (
+                &[("AWS_RETRY_MODE", "turbo")],
+                "",
+                "AWS_RETRY_MODE: retry mode `turbo`",
+            ),
+            (&[("AWS_PROFILE", "nope")], "", "profile `nope` not found"),
+            (&[], "[default]\nbroken line\n", "/h/.aws/config line 2"),
+        ] {
+            let e = resolve(vars, cfg, &none).unwrap_err();
+            assert!(matches!(e, Error::Config(_)), "{e:?}");
+            assert!(e.to_string().contains(want), "{e} / {want}");
+        }
+        let mut f = files("", "");
+        f.insert(
+            PathBuf::from("/h/.aws/config"),
+            Err(FileError {
+                kind: std::io::ErrorKind::PermissionDenied,
+                message: "denied".into(),
+            }),
+        );
+        let e = ConfigLoader::resolve(&env(&[]), &f, &none).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration: cannot read /h/.aws/config: denied"
+        );
+        f.insert(PathBuf::from("/h/.aws/config"), Err(FileError::not_found()));
+        assert!(ConfigLoader::resolve(&env(&[]), &f, &none).is_ok());
+        assert!(ConfigLoader::resolve(&env(&[]), &HashMap::new(), &none).is_ok());
+    }
+
+    #[test]
+    fn into_client_config_resolves_endpoint_and_retry() {
+        let cfg = "[default]\nregion = eu-west-1\nmax_attempts = 5\nretry_mode = adaptive\n";
+        let c = resolve(&[], cfg, &ConfigOverrides::default())
+            .unwrap()
+            .into_client_config()
+            .unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(
+            c.endpoint.url(),
+            "https://personalize-events.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(c.retry.max_attempts, 5);
+        assert_eq!(c.retry.mode, RetryMode::Adaptive);
+        let c = resolve(
+            &[("AWS_USE_FIPS_ENDPOINT", "true")],
+            cfg,
+            &ConfigOverrides::default(),
+        )
+        .unwrap()
+        .into_client_config()
+        .unwrap();
+        assert_eq!(
+            c.endpoint.url(),
+            "https://personalize-events-fips.eu-west-1.amazonaws.com"
+        );
+        let c = resolve(
+            &[("AWS_ENDPOINT_URL", "http://127.0.0.1:8080")],
+            cfg,
+            &ConfigOverrides::default(),
+        )
+        .unwrap()
+        .into_client_config()
+        .unwrap();
+        assert_eq!(c.endpoint.authority(), "127.0.0.1:8080");
+        assert_eq!(
+            c.retry,
+            RetryConfig::default()
+                .with_max_attempts(5)
+                .with_mode(RetryMode::Adaptive)
+        );
+        let e = resolve(
+            &[
+                ("AWS_ENDPOINT_URL", "http://h"),
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ],
+            cfg,
+            &ConfigOverrides::default(),
+        )
+        .unwrap()
+        .into_client_config()
+        .unwrap_err();
+        assert!(matches!(e, Error::Endpoint(_)), "{e:?}");
+        let e = resolve(&[], "", &ConfigOverrides::default())
+            .unwrap()
+            .into_client_config()
+            .unwrap_err();
+        assert!(e.to_string().contains("no region configured"), "{e}");
+    }
+}
