@@ -1,2 +1,389 @@
-//! Blocking client for Amazon Personalize Events on ureq 3.
+//! Blocking client for the Amazon Personalize Events API, on [ureq] 3, for
+//! command-line tools, scripts and other synchronous programs.
+//!
+//! Validation, encoding, SigV4 signing, decoding, retries and clock-skew
+//! correction all live in `personalize-events-core`; this crate drives the
+//! core's `Call` state machine with a ureq agent (rustls with the ring
+//! provider, webpki roots) and a thread sleep.
+//!
+//! ```
+//! # use std::io::{BufRead, BufReader, Read, Write};
+//! # // A loopback server stands in for the service and answers one request.
+//! # let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//! # let endpoint = format!("http://{}", listener.local_addr().unwrap());
+//! # let server = std::thread::spawn(move || {
+//! #     let (stream, _) = listener.accept().unwrap();
+//! #     let mut reader = BufReader::new(stream);
+//! #     let mut length = 0;
+//! #     loop {
+//! #         let mut line = String::new();
+//! #         reader.read_line(&mut line).unwrap();
+//! #         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+//! #             length = v.trim().parse().unwrap();
+//! #         }
+//! #         if line == "\r\n" { break; }
+//! #     }
+//! #     reader.read_exact(&mut vec![0; length]).unwrap();
+//! #     reader.get_mut().write_all(
+//! #         b"HTTP/1.1 200 OK\r\nx-amzn-RequestId: example-1\r\ncontent-length: 0\r\n\r\n",
+//! #     ).unwrap();
+//! # });
+//! use std::time::SystemTime;
+//! use personalize_events_blocking::{Client, Credentials, Event, PutEventsInput};
+//!
+//! let client = Client::builder()
+//!     .region("us-east-1")
+//!     .credentials(Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None))
+//!     .endpoint_url(&endpoint) // leave out to use the region's https endpoint
+//!     .build()?;
+//!
+//! let input = PutEventsInput::new("tracking-id", "session-1")
+//!     .user_id("user-7")
+//!     .event(Event::new("click", SystemTime::now()).item_id("item-42"));
+//! let output = client.put_events(input)?;
+//! assert_eq!(output.request_id.as_deref(), Some("example-1"));
+//! # server.join().unwrap();
+//! # Ok::<(), personalize_events_blocking::Error>(())
+//! ```
+//!
+//! [`Client::from_env`] takes the region, credentials and endpoint from the
+//! usual `AWS_*` variables instead. [`Client::put_all`] sends any number of
+//! records in calls of at most 10 and reports the records of each failed
+//! call.
+//!
+//! # Timeouts
+//!
+//! Each call is bounded three ways: connecting (TCP and TLS), each attempt
+//! (from connecting to the last byte of the response) and the whole call,
+//! retries and backoff included. A server that accepts a connection and
+//! never answers costs at most one attempt timeout per attempt, and never
+//! more than the operation timeout in all.
+//!
+//! # Proxies
+//!
+//! Like the AWS SDKs, the client goes through the proxy named by
+//! `ALL_PROXY`, `HTTPS_PROXY` or `HTTP_PROXY` (in either case), except for
+//! the hosts listed in `NO_PROXY`.
+//!
+//! # Tracing
+//!
+//! Every call runs in a `personalize_events.call` span (fields `operation`,
+//! `records`, `attempts`, `error`) and every attempt in a
+//! `personalize_events.attempt` span (`attempt`, `status`, `request_id`,
+//! `error`). Error fields hold an error code or kind, never a message; no
+//! field holds credentials, a header or a record.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod batch;
+mod builder;
+mod rng;
+mod transport;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use personalize_events_core::Poll;
+use tracing::field::Empty;
+
+pub use batch::{BatchReport, FailedCall};
+pub use builder::{ClientBuilder, DEFAULT_MAX_RESPONSE_BODY};
+pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
+pub use personalize_events_core::{
+    Action, ActionInteraction, AnyInput, ClientCore, Credentials, Error, Event, Item,
+    MetricAttribution, Operation, Properties, PutActionInteractionsInput,
+    PutActionInteractionsOutput, PutActionsInput, PutActionsOutput, PutEventsInput,
+    PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput, RetryConfig,
+    RetryMode, Timeouts, TransportErrorKind, User,
+};
+
+/// Where a client gets its credentials: asked once per call.
+pub(crate) type CredentialsProvider = dyn Fn() -> Result<Credentials, Error> + Send + Sync;
+
+/// A blocking Amazon Personalize Events client.
+///
+/// Cheap to clone, and `Send + Sync`: clones share one connection pool, one
+/// retry quota, the learnt clock skew and the signing key cache.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    core: ClientCore,
+    http: transport::Http,
+    credentials: Arc<CredentialsProvider>,
+    rng: rng::Rng,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config = self.inner.core.config();
+        f.debug_struct("Client")
+            .field("region", &config.region)
+            .field("endpoint", &config.endpoint.url())
+            .field("retry", &config.retry)
+            .field("timeouts", &config.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The output of [`Client::send_any`]: one of the five operations' outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AnyOutput {
+    /// Of `PutEvents`.
+    PutEvents(PutEventsOutput),
+    /// Of `PutItems`.
+    PutItems(PutItemsOutput),
+    /// Of `PutUsers`.
+    PutUsers(PutUsersOutput),
+    /// Of `PutActions`.
+    PutActions(PutActionsOutput),
+    /// Of `PutActionInteractions`.
+    PutActionInteractions(PutActionInteractionsOutput),
+}
+
+impl AnyOutput {
+    /// The request id of the response.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            AnyOutput::PutEvents(o) => o.request_id.as_deref(),
+            AnyOutput::PutItems(o) => o.request_id.as_deref(),
+            AnyOutput::PutUsers(o) => o.request_id.as_deref(),
+            AnyOutput::PutActions(o) => o.request_id.as_deref(),
+            AnyOutput::PutActionInteractions(o) => o.request_id.as_deref(),
+        }
+    }
+}
+
+impl Client {
+    /// A builder; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment only (see
+    /// [`ClientBuilder::with_env`] for the variables).
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::build`]: no region, incomplete credentials, a
+    /// malformed endpoint.
+    pub fn from_env() -> Result<Client, Error> {
+        Client::builder().with_env().build()
+    }
+
+    /// The protocol core: configuration, retry quota, clock skew.
+    pub fn core(&self) -> &ClientCore {
+        &self.inner.core
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint_url(&self) -> &str {
+        self.inner.core.config().endpoint.url()
+    }
+
+    /// Records item interaction events (`PutEvents`, up to 10 events of one
+    /// session).
+    ///
+    /// # Errors
+    ///
+    /// `Error::Validation` before sending for bad input; the service's
+    /// typed errors (`InvalidInput`, `ResourceNotFound`, `ResourceInUse`),
+    /// other service errors, transport errors and `OperationTimeout` once
+    /// retries are over.
+    pub fn put_events(&self, input: PutEventsInput) -> Result<PutEventsOutput, Error> {
+        self.send(input)
+    }
+
+    /// Adds or updates items of an Items dataset (`PutItems`, up to 10).
+    ///
+    /// # Errors
+    ///
+    /// As [`put_events`](Self::put_events).
+    pub fn put_items(&self, input: PutItemsInput) -> Result<PutItemsOutput, Error> {
+        self.send(input)
+    }
+
+    /// Adds or updates users of a Users dataset (`PutUsers`, up to 10).
+    ///
+    /// # Errors
+    ///
+    /// As [`put_events`](Self::put_events).
+    pub fn put_users(&self, input: PutUsersInput) -> Result<PutUsersOutput, Error> {
+        self.send(input)
+    }
+
+    /// Adds or updates actions of an Actions dataset (`PutActions`, up to 10).
+    ///
+    /// # Errors
+    ///
+    /// As [`put_events`](Self::put_events).
+    pub fn put_actions(&self, input: PutActionsInput) -> Result<PutActionsOutput, Error> {
+        self.send(input)
+    }
+
+    /// Records action interactions (`PutActionInteractions`, up to 10).
+    ///
+    /// # Errors
+    ///
+    /// As [`put_events`](Self::put_events).
+    pub fn put_action_interactions(
+        &self,
+        input: PutActionInteractionsInput,
+    ) -> Result<PutActionInteractionsOutput, Error> {
+        self.send(input)
+    }
+
+    /// Any of the five inputs, chosen at run time.
+    ///
+    /// # Errors
+    ///
+    /// As [`put_events`](Self::put_events).
+    pub fn send_any(&self, input: AnyInput) -> Result<AnyOutput, Error> {
+        match input {
+            AnyInput::PutEvents(i) => self.send(i).map(AnyOutput::PutEvents),
+            AnyInput::PutItems(i) => self.send(i).map(AnyOutput::PutItems),
+            AnyInput::PutUsers(i) => self.send(i).map(AnyOutput::PutUsers),
+            AnyInput::PutActions(i) => self.send(i).map(AnyOutput::PutActions),
+            AnyInput::PutActionInteractions(i) => {
+                self.send(i).map(AnyOutput::PutActionInteractions)
+            }
+            other => Err(Error::Config(format!(
+                "{} is not supported by this client",
+                other.operation_name()
+            ))),
+        }
+    }
+
+    /// Sends one operation: validates and encodes the input, then signs and
+    /// sends attempts until one succeeds, an error is not retryable, the
+    /// attempts or the retry quota run out, or the operation timeout passes.
+    ///
+    /// # Errors
+    ///
+    /// As [`put_events`](Self::put_events).
+    pub fn send<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
+        let span = tracing::info_span!(
+            "personalize_events.call",
+            operation = I::NAME,
+            records = input.record_count(),
+            attempts = Empty,
+            error = Empty,
+        );
+        let _entered = span.enter();
+        let (result, attempts) = self.drive(input);
+        span.record("attempts", attempts);
+        if let Err(e) = &result {
+            span.record("error", error_label(e).as_str());
+            tracing::debug!(attempts, "call failed");
+        }
+        result
+    }
+
+    /// The send loop: the core decides, this only does what it says.
+    fn drive<I: Operation>(&self, input: I) -> (Result<I::Output, Error>, u32) {
+        let inner = &*self.inner;
+        let mut call = match inner.core.call(input, Instant::now(), inner.rng.entropy()) {
+            Ok(call) => call,
+            Err(e) => return (Err(e), 0),
+        };
+        let credentials = match (inner.credentials)() {
+            Ok(c) => c,
+            Err(e) => return (Err(e), 0),
+        };
+        loop {
+            match call.poll(
+                Instant::now(),
+                SystemTime::now(),
+                &credentials,
+                inner.rng.jitter(),
+            ) {
+                Poll::Send(send) => match inner.http.send(send) {
+                    Ok(response) => {
+                        let (parts, body) = response.into_parts();
+                        let response = http::Response::from_parts(parts, body.as_slice());
+                        call.handle_response(Instant::now(), SystemTime::now(), response);
+                    }
+                    Err(e) => call.handle_transport_error(Instant::now(), e),
+                },
+                Poll::Wait(d) => std::thread::sleep(d),
+                Poll::Done(result) => return (result, call.attempts()),
+            }
+        }
+    }
+}
+
+/// A short, secret-free label for an error in a tracing field.
+fn error_label(e: &Error) -> String {
+    if let Some(code) = e.code() {
+        return code.to_owned();
+    }
+    match e {
+        Error::Transport { kind, .. } => format!("transport:{kind}"),
+        Error::Service { status, .. } => format!("http_{status}"),
+        Error::OperationTimeout { .. } => "operation_timeout".into(),
+        Error::Validation { .. } => "validation".into(),
+        Error::Credentials { .. } => "credentials".into(),
+        Error::Endpoint(_) | Error::Config(_) => "configuration".into(),
+        _ => "other".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        assert_send_sync_clone::<Client>();
+    }
+
+    #[test]
+    fn bad_input_fails_before_credentials_are_asked() {
+        let asked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = asked.clone();
+        let client = Client::builder()
+            .region("us-east-1")
+            .credentials_provider(move || {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                Err(Error::Credentials {
+                    source_name: "test".into(),
+                    message: "none".into(),
+                })
+            })
+            .build()
+            .unwrap();
+        let e = client
+            .put_events(PutEventsInput::new("t", "s"))
+            .unwrap_err();
+        assert!(matches!(e, Error::Validation { .. }), "{e}");
+        assert!(!asked.load(std::sync::atomic::Ordering::SeqCst));
+        let input = PutEventsInput::new("t", "s").event(Event::new("click", SystemTime::now()));
+        let e = client.put_events(input).unwrap_err();
+        assert!(matches!(e, Error::Credentials { .. }), "{e}");
+        assert!(asked.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn error_labels_carry_no_message() {
+        let e = Error::InvalidInput {
+            message: Some("secret-ish".into()),
+            request_id: None,
+        };
+        assert_eq!(error_label(&e), "InvalidInputException");
+        let e = Error::transport(TransportErrorKind::Timeout, "read timed out");
+        assert_eq!(error_label(&e), "transport:timeout");
+        let e = Error::Service {
+            status: 502,
+            code: None,
+            message: Some("x".into()),
+            request_id: None,
+        };
+        assert_eq!(error_label(&e), "http_502");
+    }
+}

@@ -1,0 +1,228 @@
+//! Sending any number of records: grouped into calls of at most 10 with the
+//! core's grouping rules, sent one call after another or from a few scoped
+//! threads, with every failed call's records handed back.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use personalize_events_core::batch::{group_all, Record};
+use personalize_events_core::{
+    Action, ActionInteraction, AnyInput, Error, Event, Item, Operation, User,
+};
+
+use crate::Client;
+
+/// What a batch did: how many records went through, in how many calls, and
+/// every failed call with its records, so nothing is lost.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct BatchReport {
+    /// Records in calls that succeeded.
+    pub records_sent: usize,
+    /// Calls made, failed ones included (one per group of at most 10).
+    pub calls: usize,
+    /// The calls that failed, in the order they were formed.
+    pub failures: Vec<FailedCall>,
+}
+
+impl BatchReport {
+    /// True when every record was sent.
+    pub fn is_complete(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// Records in failed calls.
+    pub fn records_failed(&self) -> usize {
+        self.failures.iter().map(|f| f.records.len()).sum()
+    }
+
+    /// The records of every failed call, to write out or send again.
+    pub fn into_failed_records(self) -> Vec<Record> {
+        self.failures.into_iter().flat_map(|f| f.records).collect()
+    }
+}
+
+/// One call of a batch that failed.
+#[non_exhaustive]
+pub struct FailedCall {
+    /// The operation, e.g. `PutEvents`.
+    pub operation: &'static str,
+    /// The call's records, with the event ids it was sent with (when the
+    /// client fills them in), so sending them again cannot count an event
+    /// twice.
+    pub records: Vec<Record>,
+    /// Why it failed (the last attempt's error).
+    pub error: Error,
+}
+
+/// Shows the operation, the number of records and the error, never the
+/// records themselves.
+impl fmt::Debug for FailedCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FailedCall")
+            .field("operation", &self.operation)
+            .field("records", &self.records.len())
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Sends any number of records, grouped into calls of at most 10 (events
+    /// by tracking id, session id and user id; action interactions by
+    /// tracking id; items, users and actions by dataset), one call after
+    /// another. Never fails as a whole: each failed call is reported with its
+    /// records.
+    ///
+    /// ```
+    /// # use personalize_events_blocking::*;
+    /// # let client = Client::builder().region("us-east-1")
+    /// #     .credentials(Credentials::new("AKIDEXAMPLE", "secret", None)).build()?;
+    /// // Bad records fail locally, before anything is sent.
+    /// let report = client.put_all([Record::item("arn:aws:personalize:us-east-1:123456789012:dataset/d/ITEMS", Item::new(""))]);
+    /// assert_eq!((report.calls, report.records_sent, report.records_failed()), (1, 0, 1));
+    /// assert!(report.failures[0].error.is_local());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn put_all(&self, records: impl IntoIterator<Item = Record>) -> BatchReport {
+        self.put_all_concurrently(records, 1)
+    }
+
+    /// [`put_all`](Self::put_all) with up to `concurrency` calls in flight,
+    /// from scoped threads sharing this client's connection pool and retry
+    /// quota. `0` counts as 1.
+    pub fn put_all_concurrently(
+        &self,
+        records: impl IntoIterator<Item = Record>,
+        concurrency: usize,
+    ) -> BatchReport {
+        let calls = group_all(records);
+        let total = calls.len();
+        let workers = concurrency.clamp(1, total.max(1));
+        let mut results: Vec<(usize, Result<usize, FailedCall>)> = if workers == 1 {
+            calls
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (i, self.put_group(c)))
+                .collect()
+        } else {
+            let queue = Mutex::new(calls.into_iter().enumerate());
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        s.spawn(|| {
+                            let mut done = Vec::new();
+                            loop {
+                                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                                let Some((i, call)) = next else { break };
+                                done.push((i, self.put_group(call)));
+                            }
+                            done
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
+        results.sort_by_key(|(i, _)| *i);
+        let mut report = BatchReport {
+            calls: total,
+            ..BatchReport::default()
+        };
+        for (_, r) in results {
+            match r {
+                Ok(n) => report.records_sent += n,
+                Err(f) => report.failures.push(f),
+            }
+        }
+        report
+    }
+
+    /// Events of one session (and user), in calls of at most 10.
+    pub fn put_events_batched(
+        &self,
+        tracking_id: &str,
+        session_id: &str,
+        user_id: Option<&str>,
+        events: impl IntoIterator<Item = Event>,
+    ) -> BatchReport {
+        let user = user_id.map(str::to_owned);
+        self.put_all(
+            events
+                .into_iter()
+                .map(|e| Record::event(tracking_id, session_id, user.clone(), e)),
+        )
+    }
+
+    /// Items of one dataset, in calls of at most 10.
+    pub fn put_items_batched(
+        &self,
+        dataset_arn: &str,
+        items: impl IntoIterator<Item = Item>,
+    ) -> BatchReport {
+        self.put_all(items.into_iter().map(|r| Record::item(dataset_arn, r)))
+    }
+
+    /// Users of one dataset, in calls of at most 10.
+    pub fn put_users_batched(
+        &self,
+        dataset_arn: &str,
+        users: impl IntoIterator<Item = User>,
+    ) -> BatchReport {
+        self.put_all(users.into_iter().map(|r| Record::user(dataset_arn, r)))
+    }
+
+    /// Actions of one dataset, in calls of at most 10.
+    pub fn put_actions_batched(
+        &self,
+        dataset_arn: &str,
+        actions: impl IntoIterator<Item = Action>,
+    ) -> BatchReport {
+        self.put_all(actions.into_iter().map(|r| Record::action(dataset_arn, r)))
+    }
+
+    /// Action interactions of one tracker, in calls of at most 10.
+    pub fn put_action_interactions_batched(
+        &self,
+        tracking_id: &str,
+        interactions: impl IntoIterator<Item = ActionInteraction>,
+    ) -> BatchReport {
+        self.put_all(
+            interactions
+                .into_iter()
+                .map(|r| Record::action_interaction(tracking_id, r)),
+        )
+    }
+
+    /// Sends one group; on failure gives back its records with the event ids
+    /// they were sent with.
+    fn put_group(&self, mut input: AnyInput) -> Result<usize, FailedCall> {
+        if self.inner.core.config().fill_event_ids {
+            fill_event_ids(&mut input, self.inner.rng.entropy());
+        }
+        let count = input.record_count();
+        let operation = input.operation_name();
+        let kept = input.clone();
+        match self.send_any(input) {
+            Ok(_) => Ok(count),
+            Err(error) => Err(FailedCall {
+                operation,
+                records: kept.into_records(),
+                error,
+            }),
+        }
+    }
+}
+
+/// Fills missing event ids here rather than in the core's copy, so that a
+/// failed call's records carry the ids that were sent.
+fn fill_event_ids(input: &mut AnyInput, seed: u128) {
+    match input {
+        AnyInput::PutEvents(i) => i.fill_event_ids(seed),
+        AnyInput::PutActionInteractions(i) => i.fill_event_ids(seed),
+        _ => {}
+    }
+}

@@ -1,0 +1,400 @@
+//! One attempt over ureq: per-attempt timeouts, the bounded body read, and
+//! the mapping of ureq's errors to the core's transport error kinds.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use personalize_events_core::{Error, SendRequest, TransportErrorKind};
+use tracing::field::Empty;
+
+/// The HTTP side of a client: one ureq agent (one connection pool).
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    agent: ureq::Agent,
+    max_body: usize,
+}
+
+/// Connections kept open per host. Enough for the batch helper's threads.
+const IDLE_PER_HOST: usize = 16;
+
+impl Http {
+    /// An agent for one endpoint. `https_only` refuses any plain-http URL
+    /// (set whenever the endpoint is https, as a second line of defence).
+    pub(crate) fn new(
+        https_only: bool,
+        user_agent: &str,
+        connect_timeout: Duration,
+        attempt_timeout: Duration,
+        max_body: usize,
+    ) -> Self {
+        let config = ureq::Agent::config_builder()
+            // Error responses carry the body the decoder needs.
+            .http_status_as_error(false)
+            .https_only(https_only)
+            // A signed POST is never replayed elsewhere: a 3xx is an answer.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            // Only a fallback: every request carries the core's User-Agent,
+            // which ureq keeps.
+            .user_agent(user_agent)
+            .accept("")
+            // Overridden per attempt with what the core allows.
+            .timeout_global(Some(attempt_timeout))
+            .timeout_connect(Some(connect_timeout))
+            .max_idle_connections(IDLE_PER_HOST * 2)
+            .max_idle_connections_per_host(IDLE_PER_HOST)
+            .build();
+        Http {
+            agent: ureq::Agent::new_with_config(config),
+            max_body,
+        }
+    }
+
+    /// Sends one attempt and reads its whole response (at most `max_body`
+    /// bytes of body), inside a tracing span for the attempt.
+    pub(crate) fn send(&self, send: SendRequest) -> Result<http::Response<Vec<u8>>, Error> {
+        let span = tracing::debug_span!(
+            "personalize_events.attempt",
+            attempt = send.attempt,
+            status = Empty,
+            request_id = Empty,
+            error = Empty,
+        );
+        let _entered = span.enter();
+        let result = self.exchange(send);
+        match &result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                if let Some(id) = personalize_events_core::request_id(response.headers()) {
+                    span.record("request_id", id.as_str());
+                }
+            }
+            Err(Error::Transport { kind, .. }) => {
+                span.record("error", tracing::field::display(kind));
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn exchange(&self, send: SendRequest) -> Result<http::Response<Vec<u8>>, Error> {
+        let SendRequest {
+            request,
+            timeout,
+            connect_timeout,
+            ..
+        } = send;
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(connect_timeout))
+            .build();
+        let response = self.agent.run(request).map_err(map_error)?;
+        let (parts, body) = response.into_parts();
+        let body = read_limited(body.into_reader(), self.max_body)?;
+        Ok(http::Response::from_parts(parts, body))
+    }
+}
+
+/// Reads a body to its end, keeping at most `limit` bytes. A longer body is
+/// cut (the decoder only needs its start, and the connection is then not
+/// reused): a 200 stays a success, and an error keeps its status.
+fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, Error> {
+    let mut body = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    reader
+        .take(cap)
+        .read_to_end(&mut body)
+        .map_err(|e| map_error(ureq::Error::from(e)))?;
+    if body.len() > limit {
+        tracing::debug!(limit, "response body cut at the size limit");
+        body.truncate(limit);
+    }
+    Ok(body)
+}
+
+/// A ureq error as the core's transport error.
+pub(crate) fn map_error(e: ureq::Error) -> Error {
+    Error::transport(classify(&e), e.to_string())
+}
+
+/// Which kind of transport failure a ureq error is:
+///
+/// * `Timeout`: any of ureq's timeouts (connect, resolve, the attempt's global
+///   timeout), and socket reads or writes that timed out;
+/// * `Connect`: DNS failures, refused or unreachable connections, TLS
+///   handshake failures (other than a rejected certificate);
+/// * `Io`: the connection broke after it was made: reset, aborted, closed
+///   early, a truncated or malformed response;
+/// * `Other`: what another attempt cannot fix: a bad URL, an http URL when
+///   https is required, a rejected certificate, a response header too big.
+pub(crate) fn classify(e: &ureq::Error) -> TransportErrorKind {
+    use TransportErrorKind as K;
+    match e {
+        ureq::Error::Timeout(_) => K::Timeout,
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::ConnectProxyFailed(_) => K::Connect,
+        ureq::Error::Io(io) => classify_io(io),
+        ureq::Error::Rustls(r) => classify_rustls(r),
+        // The server sent something that is not HTTP/1.1 (or cut it short);
+        // the requests this client builds are always well formed.
+        ureq::Error::Protocol(_) => K::Io,
+        _ => K::Other,
+    }
+}
+
+fn classify_io(e: &io::Error) -> TransportErrorKind {
+    use io::ErrorKind as E;
+    use TransportErrorKind as K;
+    if let Some(inner) = e.get_ref() {
+        // rustls reports handshake failures as InvalidData wrapping its error.
+        if let Some(r) = inner.downcast_ref::<rustls::Error>() {
+            return classify_rustls(r);
+        }
+        if let Some(u) = inner.downcast_ref::<ureq::Error>() {
+            return classify(u);
+        }
+    }
+    match e.kind() {
+        E::TimedOut | E::WouldBlock => K::Timeout,
+        E::ConnectionRefused
+        | E::HostUnreachable
+        | E::NetworkUnreachable
+        | E::NetworkDown
+        | E::AddrNotAvailable
+        | E::AddrInUse => K::Connect,
+        E::PermissionDenied | E::Unsupported | E::InvalidInput => K::Other,
+        // getaddrinfo failures have no ErrorKind of their own.
+        _ if e.to_string().contains("failed to lookup address") => K::Connect,
+        // Reset, aborted, broken pipe, unexpected EOF, not connected, ...
+        _ => K::Io,
+    }
+}
+
+fn classify_rustls(e: &rustls::Error) -> TransportErrorKind {
+    use rustls::Error as R;
+    match e {
+        R::InvalidCertificate(_)
+        | R::NoCertificatesPresented
+        | R::InvalidCertRevocationList(_)
+        | R::UnsupportedNameType
+        | R::PeerIncompatible(_)
+        | R::FailedToGetCurrentTime
+        | R::FailedToGetRandomBytes
+        | R::General(_) => TransportErrorKind::Other,
+        // A handshake that broke (garbage, alerts, a peer that misbehaved).
+        _ => TransportErrorKind::Connect,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+    use TransportErrorKind as K;
+
+    fn io(kind: io::ErrorKind) -> ureq::Error {
+        ureq::Error::Io(io::Error::new(kind, "x"))
+    }
+
+    #[test]
+    fn timeouts_are_timeouts() {
+        for t in [
+            ureq::Timeout::Connect,
+            ureq::Timeout::Global,
+            ureq::Timeout::Resolve,
+            ureq::Timeout::RecvResponse,
+            ureq::Timeout::RecvBody,
+            ureq::Timeout::PerCall,
+        ] {
+            assert_eq!(classify(&ureq::Error::Timeout(t)), K::Timeout, "{t:?}");
+        }
+        assert_eq!(classify(&io(io::ErrorKind::TimedOut)), K::Timeout);
+        assert_eq!(classify(&io(io::ErrorKind::WouldBlock)), K::Timeout);
+        // A timeout wrapped in an io::Error, as ureq's readers return it.
+        let wrapped = ureq::Error::Timeout(ureq::Timeout::RecvBody).into_io();
+        assert_eq!(classify(&ureq::Error::Io(wrapped)), K::Timeout);
+        let wrapped = ureq::Error::Timeout(ureq::Timeout::RecvBody).into_io();
+        assert_eq!(classify(&ureq::Error::from(wrapped)), K::Timeout);
+    }
+
+    #[test]
+    fn connect_failures_are_connect() {
+        assert_eq!(classify(&ureq::Error::HostNotFound), K::Connect);
+        assert_eq!(classify(&ureq::Error::ConnectionFailed), K::Connect);
+        for k in [
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::HostUnreachable,
+            io::ErrorKind::NetworkUnreachable,
+            io::ErrorKind::AddrNotAvailable,
+        ] {
+            assert_eq!(classify(&io(k)), K::Connect, "{k:?}");
+        }
+        let dns =
+            io::Error::other("failed to lookup address information: Name or service not known");
+        assert_eq!(classify(&ureq::Error::Io(dns)), K::Connect);
+    }
+
+    #[test]
+    fn broken_connections_are_io() {
+        for k in [
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::ConnectionAborted,
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::UnexpectedEof,
+            io::ErrorKind::NotConnected,
+        ] {
+            assert_eq!(classify(&io(k)), K::Io, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn tls_handshake_failures_are_connect_but_rejected_certificates_are_not_retried() {
+        let bad_cert = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert_eq!(classify(&ureq::Error::Io(bad_cert)), K::Other);
+        let expired = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        assert_eq!(classify(&ureq::Error::Rustls(expired)), K::Other);
+        let garbage = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+        );
+        assert_eq!(classify(&ureq::Error::Io(garbage)), K::Connect);
+        let alert = rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure);
+        assert_eq!(classify(&ureq::Error::Rustls(alert)), K::Connect);
+    }
+
+    #[test]
+    fn what_retrying_cannot_fix_is_other() {
+        assert_eq!(classify(&ureq::Error::BadUri("no host".into())), K::Other);
+        assert_eq!(
+            classify(&ureq::Error::RequireHttpsOnly("http://x".into())),
+            K::Other
+        );
+        assert_eq!(
+            classify(&ureq::Error::LargeResponseHeader(70_000, 65_536)),
+            K::Other
+        );
+        assert_eq!(classify(&ureq::Error::Tls("bad dns name")), K::Other);
+        assert_eq!(classify(&io(io::ErrorKind::PermissionDenied)), K::Other);
+    }
+
+    #[test]
+    fn body_is_read_whole_or_cut_at_the_limit() {
+        assert_eq!(read_limited(&b"hello"[..], 5).unwrap(), b"hello");
+        assert_eq!(read_limited(&b"hello world"[..], 5).unwrap(), b"hello");
+        assert_eq!(read_limited(&b""[..], 5).unwrap(), b"");
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer gone"))
+            }
+        }
+        let e = read_limited(Broken, 5).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Transport {
+                    kind: TransportErrorKind::Io,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    fn send_to(url: &str, timeout: Duration) -> Result<http::Response<Vec<u8>>, Error> {
+        let http = Http::new(url.starts_with("https"), "test", timeout, timeout, 1024);
+        let core =
+            personalize_events_core::ClientCore::new(personalize_events_core::ClientConfig::new(
+                "us-east-1",
+                personalize_events_core::endpoint::resolve(
+                    &personalize_events_core::EndpointParams {
+                        region: Some("us-east-1".into()),
+                        endpoint: Some(url.into()),
+                        ..Default::default()
+                    },
+                )
+                .unwrap(),
+            ))
+            .unwrap();
+        let input = personalize_events_core::PutItemsInput::new(
+            "arn:aws:personalize:us-east-1:123456789012:dataset/d/ITEMS",
+        )
+        .item(personalize_events_core::Item::new("i"));
+        let now = std::time::Instant::now();
+        let mut call = core.call(input, now, 1).unwrap();
+        let creds = personalize_events_core::Credentials::new("AKIDEXAMPLE", "s", None);
+        match call.poll(now, std::time::SystemTime::now(), &creds, 0.5) {
+            personalize_events_core::Poll::Send(s) => http.send(s),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn refused_connection_is_connect() {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let e = send_to(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Transport {
+                    kind: K::Connect,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn https_to_a_plain_http_server_is_a_connect_failure() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        });
+        let e = send_to(&format!("https://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap_err();
+        server.join().unwrap();
+        assert!(
+            matches!(
+                e,
+                Error::Transport {
+                    kind: K::Connect,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_refused_when_https_only() {
+        let http = Http::new(
+            true,
+            "test",
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            10,
+        );
+        let req = http::Request::post("http://127.0.0.1:9/x")
+            .body(Vec::new())
+            .unwrap();
+        let e = http.agent.run(req).map_err(map_error).unwrap_err();
+        assert!(matches!(e, Error::Transport { kind: K::Other, .. }), "{e}");
+    }
+}
