@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+pub mod async_server;
+pub mod scripted_server;
+
 /// The `shared/` folder beside the checkout (the spec and conformance
 /// vectors); `PERSONALIZE_SHARED_DIR` overrides it.
 pub fn shared_dir() -> PathBuf {

@@ -1,2 +1,86 @@
 //! Async client for Amazon Personalize Events on hyper 1.
+//!
+//! [`Client`] sends the five operations (`PutEvents`, `PutItems`,
+//! `PutUsers`, `PutActions`, `PutActionInteractions`) over a pooled hyper
+//! client with rustls (ring provider, webpki roots). Validation, encoding,
+//! SigV4 signing, decoding and retries are the sans-IO core's
+//! ([`personalize_events_core`]); this crate only moves bytes and keeps time
+//! with Tokio.
+//!
+//! For services recording many events, [`Batcher`] takes single records
+//! from any number of tasks and sends them in calls of up to 10, with
+//! bounded concurrency and memory and an optional rate limit.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use personalize_events_hyper::{Client, Credentials, Event, PutEventsInput};
+//! # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A tiny loopback endpoint answering 200, standing in for the service.
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let endpoint = format!("http://{}", listener.local_addr()?);
+//! tokio::spawn(async move {
+//!     let (mut socket, _) = listener.accept().await?;
+//!     # let mut buf = Vec::new();
+//!     # let mut chunk = [0u8; 4096];
+//!     # loop {
+//!     #     let n = socket.read(&mut chunk).await?;
+//!     #     buf.extend_from_slice(&chunk[..n]);
+//!     #     let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+//!     #     if let Some(end) = text.find("\r\n\r\n") {
+//!     #         let len: usize = text[..end]
+//!     #             .lines()
+//!     #             .find_map(|l| l.strip_prefix("content-length:"))
+//!     #             .and_then(|v| v.trim().parse().ok())
+//!     #             .unwrap_or(0);
+//!     #         if buf.len() >= end + 4 + len || n == 0 { break; }
+//!     #     } else if n == 0 { break; }
+//!     # }
+//!     // ... read the request, then:
+//!     socket
+//!         .write_all(b"HTTP/1.1 200 OK\r\nx-amzn-RequestId: req-1\r\ncontent-length: 0\r\n\r\n")
+//!         .await?;
+//!     Ok::<_, std::io::Error>(())
+//! });
+//!
+//! let client = Client::builder()
+//!     .region("us-east-1")
+//!     .credentials(Credentials::new("AKIDEXAMPLE", "secret", None))
+//!     .endpoint_url(endpoint)
+//!     .build()?;
+//! let input = PutEventsInput::new("tracking-id", "session-1")
+//!     .user_id("user-7")
+//!     .event(Event::new("click", SystemTime::now()).item_id("item-42"));
+//! let output = client.put_events(input).await?;
+//! assert_eq!(output.request_id.as_deref(), Some("req-1"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Calls are traced with [`tracing`]: a `personalize_events.call` span per
+//! call (operation, records, attempts, error) and an `attempt` span per
+//! attempt (attempt number, HTTP status, request id). No credentials and no
+//! record payloads are ever recorded.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod batcher;
+mod client;
+mod credentials;
+pub mod error_map;
+mod rng;
+
+pub use batcher::{BatchReport, Batcher, BatcherClosed, BatcherConfig, FailedRecord, RateLimits};
+pub use client::{Client, ClientBuilder, DefaultConnector, MAX_RESPONSE_BYTES};
+pub use credentials::{ProvideCredentials, ProvideCredentialsFuture};
+
+pub use personalize_events_core as core;
+pub use personalize_events_core::batch::Record;
+pub use personalize_events_core::{
+    Action, ActionInteraction, Credentials, Error, Event, Item, MetricAttribution, Properties,
+    PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
+    PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
+    RetryConfig, RetryMode, Timeouts, TransportErrorKind, User,
+};

@@ -1,0 +1,583 @@
+//! The async client: a pooled hyper 1 client driven by the core's `Call`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use personalize_events_core::endpoint::{self, EndpointParams};
+use personalize_events_core::{
+    AnyInput, ClientConfig, ClientCore, Credentials, Error, Operation, Poll,
+    PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
+    PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
+    RetryConfig, SendRequest, Timeouts, TransportErrorKind,
+};
+use tracing::field::Empty;
+use tracing::Instrument;
+
+use crate::batcher::{Batcher, BatcherConfig};
+use crate::credentials::ProvideCredentials;
+use crate::error_map;
+use crate::rng::Rng;
+
+/// The largest response body read (1 MiB); the service's bodies are tiny.
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+/// Credentials expiring within this margin are asked for again.
+const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// How long an idle pooled connection is kept, by default.
+const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default connector: rustls (ring, webpki roots) over hyper-util's
+/// `HttpConnector`.
+pub type DefaultConnector = HttpsConnector<HttpConnector>;
+
+type HttpClient<C> = hyper_util::client::legacy::Client<C, Full<Bytes>>;
+
+/// The core's clock, read from Tokio so that a paused test clock applies.
+pub(crate) fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// An async client for Amazon Personalize Events.
+///
+/// Cheap to clone: clones share one connection pool, one retry quota, the
+/// learnt clock skew and the signing-key cache. Every method validates its
+/// input first (nothing is sent when it is bad), fills in missing event ids
+/// (unless turned off), then sends, retrying transient failures as the AWS
+/// standard retry mode does.
+///
+/// Dropping a call's future cancels the call: its connection is closed
+/// rather than returned to the pool.
+///
+/// `C` is the connector; see [`ClientBuilder::build_with_connector`] to
+/// bring your own (a proxy, custom TLS, plain HTTP).
+pub struct Client<C = DefaultConnector> {
+    inner: Arc<Inner<C>>,
+}
+
+struct Inner<C> {
+    http: HttpClient<C>,
+    core: ClientCore,
+    credentials: Arc<dyn ProvideCredentials>,
+    rng: Rng,
+}
+
+impl<C> Clone for Client<C> {
+    fn clone(&self) -> Self {
+        Client {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<C> fmt::Debug for Client<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cfg = self.inner.core.config();
+        f.debug_struct("Client")
+            .field("region", &cfg.region)
+            .field("endpoint", &cfg.endpoint.url())
+            .field("retry", &cfg.retry)
+            .field("timeouts", &cfg.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder for a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from the environment: the region from
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), static credentials from
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`,
+    /// and the endpoint from `AWS_ENDPOINT_URL_PERSONALIZE_EVENTS` (or
+    /// `AWS_ENDPOINT_URL`) unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is
+    /// `true`. See [`ClientBuilder::from_env`] to adjust it further.
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_env().build()
+    }
+}
+
+impl<C> Client<C>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    fn assemble(
+        core: ClientCore,
+        credentials: Arc<dyn ProvideCredentials>,
+        connector: C,
+        pool_idle_timeout: Duration,
+    ) -> Self {
+        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(pool_idle_timeout)
+            .build(connector);
+        Client {
+            inner: Arc::new(Inner {
+                http,
+                core,
+                credentials,
+                rng: Rng::from_entropy(),
+            }),
+        }
+    }
+
+    /// The protocol core: configuration, retry quota, clock skew.
+    pub fn core(&self) -> &ClientCore {
+        &self.inner.core
+    }
+
+    /// Records events of one session (`PutEvents`).
+    pub async fn put_events(&self, input: PutEventsInput) -> Result<PutEventsOutput, Error> {
+        self.send(input).await
+    }
+
+    /// Adds or updates items of an Items dataset (`PutItems`).
+    pub async fn put_items(&self, input: PutItemsInput) -> Result<PutItemsOutput, Error> {
+        self.send(input).await
+    }
+
+    /// Adds or updates users of a Users dataset (`PutUsers`).
+    pub async fn put_users(&self, input: PutUsersInput) -> Result<PutUsersOutput, Error> {
+        self.send(input).await
+    }
+
+    /// Adds or updates actions of an Actions dataset (`PutActions`).
+    pub async fn put_actions(&self, input: PutActionsInput) -> Result<PutActionsOutput, Error> {
+        self.send(input).await
+    }
+
+    /// Records action interactions (`PutActionInteractions`).
+    pub async fn put_action_interactions(
+        &self,
+        input: PutActionInteractionsInput,
+    ) -> Result<PutActionInteractionsOutput, Error> {
+        self.send(input).await
+    }
+
+    /// Sends any of the five inputs, chosen at run time; gives the request id.
+    pub async fn send_any(&self, input: AnyInput) -> Result<Option<String>, Error> {
+        match input {
+            AnyInput::PutEvents(i) => self.send(i).await.map(|o| o.request_id),
+            AnyInput::PutItems(i) => self.send(i).await.map(|o| o.request_id),
+            AnyInput::PutUsers(i) => self.send(i).await.map(|o| o.request_id),
+            AnyInput::PutActions(i) => self.send(i).await.map(|o| o.request_id),
+            AnyInput::PutActionInteractions(i) => self.send(i).await.map(|o| o.request_id),
+            other => Err(Error::Config(format!(
+                "operation {} is not supported by this client",
+                other.operation_name()
+            ))),
+        }
+    }
+
+    /// Sends one operation: what every `put_*` method does.
+    pub async fn send<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
+        let span = tracing::debug_span!(
+            "personalize_events.call",
+            operation = I::NAME,
+            records = input.record_count(),
+            attempts = Empty,
+            error = Empty,
+        );
+        self.drive(input).instrument(span).await
+    }
+
+    async fn drive<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
+        let inner = &*self.inner;
+        let mut call = inner.core.call(input, now(), inner.rng.next_u128())?;
+        let mut credentials = inner.credentials.provide().await?;
+        let result = loop {
+            if credentials.expires_within(SystemTime::now(), CREDENTIALS_REFRESH_MARGIN) {
+                match inner.credentials.provide().await {
+                    Ok(c) => credentials = c,
+                    Err(e) => tracing::warn!(error = %e, "refreshing credentials failed"),
+                }
+            }
+            match call.poll(now(), SystemTime::now(), &credentials, inner.rng.next_f64()) {
+                Poll::Send(send) => match self.attempt(send).await {
+                    Ok(response) => {
+                        let (parts, body) = response.into_parts();
+                        let response = http::Response::from_parts(parts, &body[..]);
+                        call.handle_response(now(), SystemTime::now(), response);
+                    }
+                    Err(e) => call.handle_transport_error(now(), e),
+                },
+                Poll::Wait(d) => tokio::time::sleep(d).await,
+                Poll::Done(r) => break r,
+            }
+        };
+        let span = tracing::Span::current();
+        span.record("attempts", call.attempts());
+        if let Err(e) = &result {
+            span.record("error", tracing::field::display(e));
+        }
+        result
+    }
+
+    /// One attempt: send, then read the whole body, within the attempt's timeout.
+    async fn attempt(&self, send: SendRequest) -> Result<http::Response<Bytes>, Error> {
+        let span = tracing::debug_span!(
+            "attempt",
+            attempt = send.attempt,
+            status = Empty,
+            request_id = Empty
+        );
+        let timeout = send.timeout;
+        let request = send.request.map(|b| Full::new(Bytes::from(b)));
+        let http = &self.inner.http;
+        let exchange = async move {
+            let response = http
+                .request(request)
+                .await
+                .map_err(|e| error_map::from_client_error(&e))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<LengthLimitError>().is_some() {
+                        Error::transport(
+                            TransportErrorKind::Other,
+                            format!("response body larger than {MAX_RESPONSE_BYTES} bytes"),
+                        )
+                    } else {
+                        error_map::from_body_error(&*e)
+                    }
+                })?
+                .to_bytes();
+            Ok(http::Response::from_parts(parts, body))
+        };
+        let result = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::transport(
+                TransportErrorKind::Timeout,
+                format!("no complete response within {} ms", timeout.as_millis()),
+            )),
+        };
+        match &result {
+            Ok(r) => {
+                span.record("status", r.status().as_u16());
+                if let Some(id) = personalize_events_core::request_id(r.headers()) {
+                    span.record("request_id", id.as_str());
+                }
+                tracing::debug!(parent: &span, status = r.status().as_u16(), "response");
+            }
+            Err(e) => tracing::debug!(parent: &span, error = %e, "transport failure"),
+        }
+        result
+    }
+
+    /// 128 random bits from the client's generator.
+    pub(crate) fn entropy(&self) -> u128 {
+        self.inner.rng.next_u128()
+    }
+
+    /// A batcher sending records handed to it in calls of up to 10; see
+    /// [`Batcher`]. Its background task runs on the current Tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a Tokio runtime.
+    pub fn batcher(&self, config: BatcherConfig) -> Batcher {
+        crate::batcher::spawn(self.clone(), config)
+    }
+}
+
+/// Builds a [`Client`].
+///
+/// A region and credentials are required; everything else has defaults:
+/// the region's `https` endpoint, the standard retry mode with 3 attempts,
+/// timeouts of 3 s to connect, 10 s per attempt and 30 s per call.
+#[derive(Clone)]
+pub struct ClientBuilder {
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    credentials: Option<Arc<dyn ProvideCredentials>>,
+    credentials_source: &'static str,
+    retry: RetryConfig,
+    timeouts: Timeouts,
+    fill_event_ids: bool,
+    pool_idle_timeout: Duration,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("region", &self.region)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("credentials", &self.credentials)
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .field("fill_event_ids", &self.fill_event_ids)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder::new()
+    }
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl ClientBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        ClientBuilder {
+            region: None,
+            endpoint_url: None,
+            credentials: None,
+            credentials_source: "client builder",
+            retry: RetryConfig::default(),
+            timeouts: Timeouts::default(),
+            fill_event_ids: true,
+            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+        }
+    }
+
+    /// A builder filled from the environment, as [`Client::from_env`] reads it.
+    pub fn from_env() -> Self {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let mut b = ClientBuilder::new();
+        b.credentials_source = "environment";
+        b.region = non_empty(var("AWS_REGION")).or_else(|| non_empty(var("AWS_DEFAULT_REGION")));
+        let ignore_endpoints = non_empty(var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if !ignore_endpoints {
+            b.endpoint_url = non_empty(var("AWS_ENDPOINT_URL_PERSONALIZE_EVENTS"))
+                .or_else(|| non_empty(var("AWS_ENDPOINT_URL")));
+        }
+        if let (Some(id), Some(secret)) = (
+            non_empty(var("AWS_ACCESS_KEY_ID")),
+            non_empty(var("AWS_SECRET_ACCESS_KEY")),
+        ) {
+            let token = non_empty(var("AWS_SESSION_TOKEN"));
+            b.credentials = Some(Arc::new(Credentials::new(id, secret, token)));
+        }
+        b
+    }
+
+    /// The region to sign for and whose endpoint to use.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Static credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(Arc::new(credentials));
+        self.credentials_source = "client builder";
+        self
+    }
+
+    /// A credentials provider, asked once per call.
+    pub fn credentials_provider(mut self, provider: impl ProvideCredentials + 'static) -> Self {
+        self.credentials = Some(Arc::new(provider));
+        self.credentials_source = "client builder";
+        self
+    }
+
+    /// A custom endpoint such as `http://127.0.0.1:8080`, instead of the
+    /// region's. Plain `http` is used only when asked for here.
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Retry settings.
+    pub fn retry_config(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Timeouts: connect (applied by the default connector), per attempt
+    /// (response body included) and per call.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Whether to fill in missing event ids before the first attempt
+    /// (default true), so that retries never record an event twice.
+    pub fn fill_event_ids(mut self, fill: bool) -> Self {
+        self.fill_event_ids = fill;
+        self
+    }
+
+    /// How long idle pooled connections are kept (default 30 s).
+    pub fn pool_idle_timeout(mut self, d: Duration) -> Self {
+        self.pool_idle_timeout = d;
+        self
+    }
+
+    fn parts(self) -> Result<(ClientCore, Arc<dyn ProvideCredentials>, Duration), Error> {
+        let region = non_empty(self.region).ok_or_else(|| {
+            Error::Config("no region: set one with ClientBuilder::region or AWS_REGION".into())
+        })?;
+        let credentials = self.credentials.ok_or_else(|| Error::Credentials {
+            source_name: self.credentials_source.into(),
+            message: if self.credentials_source == "environment" {
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set".into()
+            } else {
+                "none given: set them with ClientBuilder::credentials or credentials_provider"
+                    .into()
+            },
+        })?;
+        let endpoint = endpoint::resolve(&EndpointParams {
+            region: Some(region.clone()),
+            endpoint: self.endpoint_url,
+            ..Default::default()
+        })?;
+        let mut config = ClientConfig::new(region, endpoint);
+        config.retry = self.retry;
+        config.timeouts = self.timeouts;
+        config.fill_event_ids = self.fill_event_ids;
+        Ok((
+            ClientCore::new(config)?,
+            credentials,
+            self.pool_idle_timeout,
+        ))
+    }
+
+    /// A client with the default connector: rustls with the ring provider
+    /// and the webpki roots, HTTP/1.1, `https` only unless the endpoint is an
+    /// explicit `http://` URL, and the connect timeout applied.
+    pub fn build(self) -> Result<Client, Error> {
+        let (core, credentials, idle) = self.parts()?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(core.config().timeouts.connect));
+        let tls = HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?;
+        let tls = if core.config().endpoint.scheme() == "http" {
+            tls.https_or_http()
+        } else {
+            tls.https_only()
+        };
+        let connector = tls.enable_http1().wrap_connector(http);
+        Ok(Client::assemble(core, credentials, connector, idle))
+    }
+
+    /// A client with your own connector (a proxy, custom TLS, plain HTTP to
+    /// a local endpoint). The connect timeout is then the connector's
+    /// business; the per-attempt timeout bounds connecting too.
+    pub fn build_with_connector<C>(self, connector: C) -> Result<Client<C>, Error>
+    where
+        C: Connect + Clone + Send + Sync + 'static,
+    {
+        let (core, credentials, idle) = self.parts()?;
+        Ok(Client::assemble(core, credentials, connector, idle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn env_region_endpoint_and_credentials() {
+        let b = ClientBuilder::from_vars(vars(&[
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("AWS_ENDPOINT_URL_PERSONALIZE_EVENTS", "http://127.0.0.1:8"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ]));
+        assert_eq!(b.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(b.endpoint_url.as_deref(), Some("http://127.0.0.1:8"));
+        let (core, _, _) = b.parts().unwrap();
+        assert_eq!(core.config().endpoint.authority(), "127.0.0.1:8");
+        assert_eq!(core.config().endpoint.scheme(), "http");
+
+        let b = ClientBuilder::from_vars(vars(&[
+            ("AWS_REGION", "us-west-2"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]));
+        let (core, _, _) = b.parts().unwrap();
+        assert_eq!(core.config().region, "us-west-2");
+        assert_eq!(
+            core.config().endpoint.url(),
+            "https://personalize-events.us-west-2.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn missing_region_or_credentials_is_an_error() {
+        let e = ClientBuilder::from_vars(vars(&[("AWS_REGION", "us-east-1")]))
+            .parts()
+            .unwrap_err();
+        assert!(matches!(e, Error::Credentials { .. }), "{e}");
+        assert!(e.to_string().contains("AWS_ACCESS_KEY_ID"), "{e}");
+        let e = ClientBuilder::new()
+            .credentials(Credentials::new("a", "b", None))
+            .parts()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e}");
+        let e = ClientBuilder::new()
+            .region("us-east-1")
+            .credentials(Credentials::new("a", "b", None))
+            .endpoint_url("ftp://example.com")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Endpoint(_)), "{e}");
+    }
+
+    #[test]
+    fn builds_outside_a_runtime_and_debug_hides_secrets() {
+        let c = Client::builder()
+            .region("us-east-1")
+            .credentials(Credentials::new("AKID", "very-secret", Some("tok".into())))
+            .build()
+            .unwrap();
+        let s = format!("{c:?}");
+        assert!(
+            s.contains("personalize-events.us-east-1.amazonaws.com"),
+            "{s}"
+        );
+        assert!(!s.contains("very-secret"));
+        let s = format!(
+            "{:?}",
+            ClientBuilder::new().credentials(Credentials::new("AKID", "very-secret", None))
+        );
+        assert!(!s.contains("very-secret"), "{s}");
+    }
+
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        assert_send_sync::<Client>();
+        assert_send_sync::<Client<HttpConnector>>();
+    }
+}
