@@ -30,8 +30,9 @@ use crate::operation::AnyInput;
 /// Most records one call may carry.
 pub const MAX_RECORDS_PER_CALL: usize = 10;
 
-/// One record with what it must be grouped by.
-#[derive(Debug, Clone, PartialEq)]
+/// One record with what it must be grouped by. `Debug` redacts what the
+/// model marks sensitive (the user id and the records' contents).
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Record {
     /// An event of a session (of a user).
@@ -73,6 +74,54 @@ pub enum Record {
         /// The interaction.
         interaction: ActionInteraction,
     },
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Record::Event {
+                tracking_id,
+                session_id,
+                user_id,
+                event,
+            } => f
+                .debug_struct("Event")
+                .field("tracking_id", tracking_id)
+                .field("session_id", session_id)
+                .field(
+                    "user_id",
+                    &user_id.as_ref().map(|_| "*** Sensitive Data Redacted ***"),
+                )
+                .field("event", event)
+                .finish(),
+            Record::Item { dataset_arn, item } => f
+                .debug_struct("Item")
+                .field("dataset_arn", dataset_arn)
+                .field("item", item)
+                .finish(),
+            Record::User { dataset_arn, user } => f
+                .debug_struct("User")
+                .field("dataset_arn", dataset_arn)
+                .field("user", user)
+                .finish(),
+            Record::Action {
+                dataset_arn,
+                action,
+            } => f
+                .debug_struct("Action")
+                .field("dataset_arn", dataset_arn)
+                .field("action", action)
+                .finish(),
+            Record::ActionInteraction {
+                tracking_id,
+                interaction,
+            } => f
+                .debug_struct("ActionInteraction")
+                .field("tracking_id", tracking_id)
+                .field("interaction", interaction)
+                .finish(),
+        }
+    }
 }
 
 impl Record {

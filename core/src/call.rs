@@ -172,6 +172,11 @@ impl ClientCore {
         &self.config
     }
 
+    /// The `User-Agent` this client sends.
+    pub fn user_agent(&self) -> &str {
+        self.user_agent.to_str().unwrap_or(USER_AGENT_VALUE)
+    }
+
     /// Retry tokens left in the shared quota.
     pub fn retry_quota_available(&self) -> u32 {
         self.shared.quota.available()
@@ -596,6 +601,16 @@ impl<I: Operation> Call<I> {
     }
 }
 
+impl<I: Operation> Drop for Call<I> {
+    /// A call dropped before it finished (a cancelled future) gives back the
+    /// retry cost it holds, so cancellation never drains the shared quota.
+    fn drop(&mut self) {
+        if !matches!(self.state, State::Done) && self.retry_cost > 0 {
+            self.core.shared.quota.release(self.retry_cost);
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // tests need a real Instant to start from
 mod tests {
@@ -708,6 +723,20 @@ mod tests {
         let (out, attempts, _) = drive(&core, vec![Ok(status(503))]);
         assert_eq!(out.unwrap_err().status(), Some(503));
         assert_eq!(attempts, 1);
+    }
+
+    #[test]
+    fn a_dropped_call_gives_back_its_retry_cost() {
+        let core = core_with(RetryConfig::default());
+        let now = Instant::now();
+        let mut call = core.call(input(), now, 1).unwrap();
+        let Poll::Send(_) = call.poll(now, wall(), &creds(), 0.5) else {
+            panic!()
+        };
+        call.handle_response(now, wall(), status(503));
+        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL - 5);
+        drop(call);
+        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL);
     }
 
     #[test]

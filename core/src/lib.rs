@@ -79,6 +79,6 @@ pub use encode::Encode;
 pub use endpoint::{EndpointParams, ResolvedEndpoint};
 pub use error::{Error, TransportErrorKind};
 pub use model::*;
-pub use operation::{uuid_from_seed, AnyInput, Operation, OPERATIONS};
+pub use operation::{uuid_from_seed, AnyInput, AnyOutput, Operation, OPERATIONS};
 pub use retry::{RetryConfig, RetryMode};
 pub use validate::{Validate, RESERVED_PROPERTY_KEYS};

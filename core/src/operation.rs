@@ -106,7 +106,6 @@ operation!(
 /// line, and for servers that decode request bodies with the same rules as
 /// the client.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub enum AnyInput {
     /// `PutEvents`.
     PutEvents(PutEventsInput),
@@ -192,6 +191,41 @@ impl AnyInput {
     /// The number of records.
     pub fn record_count(&self) -> usize {
         any_dispatch!(self, v => v.record_count())
+    }
+
+    /// Gives every event or action interaction without an `eventId` one
+    /// derived from `seed` (see [`Operation::fill_event_ids`]).
+    pub fn fill_event_ids(&mut self, seed: u128) {
+        any_dispatch!(self, v => v.fill_event_ids(seed))
+    }
+}
+
+/// The output of any of the five operations, for callers that hold an
+/// [`AnyInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyOutput {
+    /// Of `PutEvents`.
+    PutEvents(PutEventsOutput),
+    /// Of `PutItems`.
+    PutItems(PutItemsOutput),
+    /// Of `PutUsers`.
+    PutUsers(PutUsersOutput),
+    /// Of `PutActions`.
+    PutActions(PutActionsOutput),
+    /// Of `PutActionInteractions`.
+    PutActionInteractions(PutActionInteractionsOutput),
+}
+
+impl AnyOutput {
+    /// The request id of the response.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            AnyOutput::PutEvents(o) => o.request_id.as_deref(),
+            AnyOutput::PutItems(o) => o.request_id.as_deref(),
+            AnyOutput::PutUsers(o) => o.request_id.as_deref(),
+            AnyOutput::PutActions(o) => o.request_id.as_deref(),
+            AnyOutput::PutActionInteractions(o) => o.request_id.as_deref(),
+        }
     }
 }
 

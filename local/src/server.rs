@@ -912,7 +912,6 @@ fn missing_resource(cfg: &Config, input: &AnyInput) -> Option<String> {
         AnyInput::PutItems(i) => dataset(&i.dataset_arn),
         AnyInput::PutUsers(i) => dataset(&i.dataset_arn),
         AnyInput::PutActions(i) => dataset(&i.dataset_arn),
-        _ => None,
     }
 }
 

@@ -244,7 +244,6 @@ async fn dropping_a_call_mid_flight_keeps_the_quota_and_the_client_usable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs core: a dropped `Call` keeps the retry cost it took (no `Drop` refund)"]
 async fn dropping_a_call_during_a_retry_gives_back_its_retry_cost() {
     let server = AsyncServer::start(vec![
         Reply::status(503),

@@ -83,7 +83,6 @@ fn full_pipeline_reproduces_recorded_signature() {
             AnyInput::PutUsers(i) => first_request(&core, i, now, wall, &creds),
             AnyInput::PutActions(i) => first_request(&core, i, now, wall, &creds),
             AnyInput::PutActionInteractions(i) => first_request(&core, i, now, wall, &creds),
-            _ => unreachable!(),
         };
         let want = &v["variant_compact_utf8"];
         assert_eq!(

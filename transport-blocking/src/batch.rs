@@ -6,9 +6,7 @@ use std::fmt;
 use std::sync::Mutex;
 
 use personalize_events_core::batch::{group_all, Record};
-use personalize_events_core::{
-    Action, ActionInteraction, AnyInput, Error, Event, Item, Operation, User,
-};
+use personalize_events_core::{Action, ActionInteraction, AnyInput, Error, Event, Item, User};
 
 use crate::Client;
 
@@ -200,8 +198,10 @@ impl Client {
     /// Sends one group; on failure gives back its records with the event ids
     /// they were sent with.
     fn put_group(&self, mut input: AnyInput) -> Result<usize, FailedCall> {
+        // Fill missing event ids here rather than in the core's copy, so that
+        // a failed call's records carry the ids that were sent.
         if self.inner.core.config().fill_event_ids {
-            fill_event_ids(&mut input, self.inner.rng.entropy());
+            input.fill_event_ids(self.inner.rng.entropy());
         }
         let count = input.record_count();
         let operation = input.operation_name();
@@ -214,15 +214,5 @@ impl Client {
                 error,
             }),
         }
-    }
-}
-
-/// Fills missing event ids here rather than in the core's copy, so that a
-/// failed call's records carry the ids that were sent.
-fn fill_event_ids(input: &mut AnyInput, seed: u128) {
-    match input {
-        AnyInput::PutEvents(i) => i.fill_event_ids(seed),
-        AnyInput::PutActionInteractions(i) => i.fill_event_ids(seed),
-        _ => {}
     }
 }

@@ -91,7 +91,7 @@ pub use batch::{BatchReport, FailedCall};
 pub use builder::{ClientBuilder, DEFAULT_MAX_RESPONSE_BODY};
 pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
 pub use personalize_events_core::{
-    Action, ActionInteraction, AnyInput, ClientCore, Credentials, Error, Event, Item,
+    Action, ActionInteraction, AnyInput, AnyOutput, ClientCore, Credentials, Error, Event, Item,
     MetricAttribution, Operation, Properties, PutActionInteractionsInput,
     PutActionInteractionsOutput, PutActionsInput, PutActionsOutput, PutEventsInput,
     PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput, RetryConfig,
@@ -126,35 +126,6 @@ impl fmt::Debug for Client {
             .field("retry", &config.retry)
             .field("timeouts", &config.timeouts)
             .finish_non_exhaustive()
-    }
-}
-
-/// The output of [`Client::send_any`]: one of the five operations' outputs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AnyOutput {
-    /// Of `PutEvents`.
-    PutEvents(PutEventsOutput),
-    /// Of `PutItems`.
-    PutItems(PutItemsOutput),
-    /// Of `PutUsers`.
-    PutUsers(PutUsersOutput),
-    /// Of `PutActions`.
-    PutActions(PutActionsOutput),
-    /// Of `PutActionInteractions`.
-    PutActionInteractions(PutActionInteractionsOutput),
-}
-
-impl AnyOutput {
-    /// The request id of the response.
-    pub fn request_id(&self) -> Option<&str> {
-        match self {
-            AnyOutput::PutEvents(o) => o.request_id.as_deref(),
-            AnyOutput::PutItems(o) => o.request_id.as_deref(),
-            AnyOutput::PutUsers(o) => o.request_id.as_deref(),
-            AnyOutput::PutActions(o) => o.request_id.as_deref(),
-            AnyOutput::PutActionInteractions(o) => o.request_id.as_deref(),
-        }
     }
 }
 
@@ -251,10 +222,6 @@ impl Client {
             AnyInput::PutActionInteractions(i) => {
                 self.send(i).map(AnyOutput::PutActionInteractions)
             }
-            other => Err(Error::Config(format!(
-                "{} is not supported by this client",
-                other.operation_name()
-            ))),
         }
     }
 

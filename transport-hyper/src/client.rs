@@ -11,7 +11,7 @@ use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::endpoint::{self, EndpointParams};
 use personalize_events_core::{
-    AnyInput, ClientConfig, ClientCore, Credentials, Error, Operation, Poll,
+    AnyInput, AnyOutput, ClientConfig, ClientCore, Credentials, Error, Operation, Poll,
     PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
     PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
     RetryConfig, SendRequest, Timeouts, TransportErrorKind,
@@ -163,18 +163,16 @@ where
         self.send(input).await
     }
 
-    /// Sends any of the five inputs, chosen at run time; gives the request id.
-    pub async fn send_any(&self, input: AnyInput) -> Result<Option<String>, Error> {
+    /// Sends any of the five inputs, chosen at run time.
+    pub async fn send_any(&self, input: AnyInput) -> Result<AnyOutput, Error> {
         match input {
-            AnyInput::PutEvents(i) => self.send(i).await.map(|o| o.request_id),
-            AnyInput::PutItems(i) => self.send(i).await.map(|o| o.request_id),
-            AnyInput::PutUsers(i) => self.send(i).await.map(|o| o.request_id),
-            AnyInput::PutActions(i) => self.send(i).await.map(|o| o.request_id),
-            AnyInput::PutActionInteractions(i) => self.send(i).await.map(|o| o.request_id),
-            other => Err(Error::Config(format!(
-                "operation {} is not supported by this client",
-                other.operation_name()
-            ))),
+            AnyInput::PutEvents(i) => self.send(i).await.map(AnyOutput::PutEvents),
+            AnyInput::PutItems(i) => self.send(i).await.map(AnyOutput::PutItems),
+            AnyInput::PutUsers(i) => self.send(i).await.map(AnyOutput::PutUsers),
+            AnyInput::PutActions(i) => self.send(i).await.map(AnyOutput::PutActions),
+            AnyInput::PutActionInteractions(i) => {
+                self.send(i).await.map(AnyOutput::PutActionInteractions)
+            }
         }
     }
 

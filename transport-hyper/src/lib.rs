@@ -79,8 +79,9 @@ pub use credentials::{ProvideCredentials, ProvideCredentialsFuture};
 pub use personalize_events_core as core;
 pub use personalize_events_core::batch::Record;
 pub use personalize_events_core::{
-    Action, ActionInteraction, Credentials, Error, Event, Item, MetricAttribution, Properties,
-    PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
-    PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
-    RetryConfig, RetryMode, Timeouts, TransportErrorKind, User,
+    Action, ActionInteraction, AnyInput, AnyOutput, Credentials, Error, Event, Item,
+    MetricAttribution, Properties, PutActionInteractionsInput, PutActionInteractionsOutput,
+    PutActionsInput, PutActionsOutput, PutEventsInput, PutEventsOutput, PutItemsInput,
+    PutItemsOutput, PutUsersInput, PutUsersOutput, RetryConfig, RetryMode, Timeouts,
+    TransportErrorKind, User,
 };
