@@ -1,0 +1,3 @@
+//! The `personalize-events` command-line tool (being written).
+#![forbid(unsafe_code)]
+fn main() {}
