@@ -13,9 +13,30 @@ fn main() {
     let input = put_events(10);
     let creds = credentials();
     let mut total = 0;
-    for _ in 0..n {
+    if std::env::args().nth(2).as_deref() == Some("validate") {
+        for _ in 0..n {
+            personalize_events_core::Validate::validate(&input).expect("valid");
+        }
+        return;
+    }
+    if std::env::args().nth(2).as_deref() == Some("encode") {
+        for _ in 0..n {
+            total += personalize_events_core::Encode::encode(&input).len();
+        }
+        println!("{total}");
+        return;
+    }
+    if std::env::args().nth(2).as_deref() == Some("floor") {
+        for _ in 0..n {
+            total += floor::put_events_floor(&input)[0] as usize;
+        }
+        println!("{total}");
+        return;
+    }
+    let inputs: Vec<_> = (0..n).map(|_| input.clone()).collect();
+    for input in inputs {
         let now = Instant::now();
-        let mut call = core.call(input.clone(), now, 1).expect("valid");
+        let mut call = core.call(input, now, 1).expect("valid");
         if let Poll::Send(s) = call.poll(now, wall(), &creds, 0.5) {
             total += s.request.body().len();
         }

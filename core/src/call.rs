@@ -134,8 +134,19 @@ struct Shared {
 pub struct ClientCore {
     config: Arc<ClientConfig>,
     shared: Arc<Shared>,
+    prepared: Arc<Prepared>,
+}
+
+/// What every request of a client shares, built once so that a request is
+/// assembled from reference-counted clones instead of fresh allocations.
+#[derive(Debug)]
+struct Prepared {
     user_agent: HeaderValue,
-    url_prefix: Arc<str>,
+    host: HeaderValue,
+    /// One URI per operation, in the order of [`crate::OPERATIONS`].
+    uris: Vec<http::Uri>,
+    /// `amz-sdk-request` values for attempts 1..=max_attempts.
+    attempt_values: Vec<HeaderValue>,
 }
 
 impl ClientCore {
@@ -147,23 +158,33 @@ impl ClientCore {
         };
         let user_agent = HeaderValue::from_str(&ua)
             .map_err(|_| Error::Config("user agent suffix is not a valid header value".into()))?;
-        let url_prefix: Arc<str> = format!(
+        let url_prefix = format!(
             "{}://{}{}",
             config.endpoint.scheme(),
             config.endpoint.authority(),
             config.endpoint.base_path()
-        )
-        .into();
-        // Check once that every operation's URI parses.
-        http::Uri::try_from(format!("{url_prefix}/action-interactions"))
+        );
+        let uris = crate::OPERATIONS
+            .iter()
+            .map(|(_, path)| http::Uri::try_from(format!("{url_prefix}{path}")))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::Config(format!("endpoint does not form a valid URI: {e}")))?;
-        HeaderValue::from_str(config.endpoint.authority())
+        let host = HeaderValue::from_str(config.endpoint.authority())
             .map_err(|_| Error::Config("endpoint host is not a valid header value".into()))?;
+        let max = config.retry.max_attempts.max(1);
+        let attempt_values = (1..=max.min(100))
+            .map(|i| HeaderValue::try_from(format!("attempt={i}; max={max}")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| Error::Config("attempt header".into()))?;
         Ok(ClientCore {
             config: Arc::new(config),
             shared: Arc::default(),
-            user_agent,
-            url_prefix,
+            prepared: Arc::new(Prepared {
+                user_agent,
+                host,
+                uris,
+                attempt_values,
+            }),
         })
     }
 
@@ -174,7 +195,10 @@ impl ClientCore {
 
     /// The `User-Agent` this client sends.
     pub fn user_agent(&self) -> &str {
-        self.user_agent.to_str().unwrap_or(USER_AGENT_VALUE)
+        self.prepared
+            .user_agent
+            .to_str()
+            .unwrap_or(USER_AGENT_VALUE)
     }
 
     /// Retry tokens left in the shared quota.
@@ -215,7 +239,11 @@ impl ClientCore {
             state: State::Ready,
             last_error: None,
             retry_cost: 0,
-            invocation_id: crate::operation::uuid_from_seed(entropy, u64::MAX),
+            invocation_id: HeaderValue::from_bytes(&crate::operation::uuid_bytes(
+                entropy,
+                u64::MAX,
+            ))
+            .expect("a UUID is a valid header value"),
             result: None,
             _op: PhantomData,
         })
@@ -227,35 +255,34 @@ impl ClientCore {
         path: &str,
         body: Vec<u8>,
         attempt: u32,
-        invocation_id: &str,
-    ) -> Result<http::Request<Vec<u8>>, Error> {
-        let mut uri = String::with_capacity(self.url_prefix.len() + path.len());
-        uri.push_str(&self.url_prefix);
-        uri.push_str(path);
-        let mut req = http::Request::builder()
-            .method(http::Method::POST)
-            .uri(uri)
-            .body(body)
-            .map_err(|e| Error::Config(format!("cannot build request: {e}")))?;
+        invocation_id: Option<&HeaderValue>,
+    ) -> http::Request<Vec<u8>> {
+        let p = &*self.prepared;
+        let index = crate::OPERATIONS
+            .iter()
+            .position(|(_, op_path)| *op_path == path)
+            .unwrap_or(0);
+        let mut req = http::Request::new(body);
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = p.uris[index].clone();
         let h = req.headers_mut();
         h.reserve(8);
-        h.insert(
-            HOST,
-            HeaderValue::from_str(self.config.endpoint.authority())
-                .map_err(|_| Error::Config("bad host".into()))?,
-        );
+        h.insert(HOST, p.host.clone());
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        h.insert(USER_AGENT, self.user_agent.clone());
-        if let Ok(v) = HeaderValue::from_str(invocation_id) {
-            h.insert("amz-sdk-invocation-id", v);
+        h.insert(USER_AGENT, p.user_agent.clone());
+        if let Some(v) = invocation_id {
+            h.insert("amz-sdk-invocation-id", v.clone());
         }
-        if let Ok(v) = HeaderValue::try_from(format!(
-            "attempt={attempt}; max={}",
-            self.config.retry.max_attempts
-        )) {
-            h.insert("amz-sdk-request", v);
-        }
-        Ok(req)
+        let attempt_value = match p.attempt_values.get(attempt.saturating_sub(1) as usize) {
+            Some(v) => v.clone(),
+            None => HeaderValue::try_from(format!(
+                "attempt={attempt}; max={}",
+                self.config.retry.max_attempts
+            ))
+            .unwrap_or(HeaderValue::from_static("attempt=0")),
+        };
+        h.insert("amz-sdk-request", attempt_value);
+        req
     }
 
     fn signing_region(&self) -> &str {
@@ -312,7 +339,7 @@ impl ClientCore {
         if self.config.fill_event_ids {
             input.fill_event_ids(entropy);
         }
-        let mut req = self.request(I::PATH, input.encode(), 1, "")?;
+        let mut req = self.request(I::PATH, input.encode(), 1, None);
         // Only what the sender must repeat exactly is signed.
         req.headers_mut().remove(USER_AGENT);
         req.headers_mut().remove("amz-sdk-invocation-id");
@@ -345,7 +372,9 @@ pub enum Poll<O> {
 }
 
 /// A signed request and the time the transport may spend on it.
-#[derive(Debug)]
+/// `Debug` shows the request without its secrets: the `authorization` and
+/// `x-amz-security-token` values are redacted and the body (the records) is
+/// shown by its length only.
 #[non_exhaustive]
 pub struct SendRequest {
     /// The signed request, with an absolute URI.
@@ -375,7 +404,7 @@ enum State {
 /// [`handle_response`](Self::handle_response) and
 /// [`handle_transport_error`](Self::handle_transport_error). Time, credentials
 /// and randomness enter only as arguments.
-#[derive(Debug)]
+/// `Debug` shows the body (the records) by its length only.
 pub struct Call<I: Operation> {
     core: ClientCore,
     body: Vec<u8>,
@@ -384,9 +413,56 @@ pub struct Call<I: Operation> {
     state: State,
     last_error: Option<Error>,
     retry_cost: u32,
-    invocation_id: String,
+    invocation_id: HeaderValue,
     result: Option<Result<I::Output, Error>>,
     _op: PhantomData<fn() -> I>,
+}
+
+impl std::fmt::Debug for SendRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Headers<'a>(&'a http::HeaderMap);
+        impl std::fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let redacted: &dyn std::fmt::Debug = &"** redacted **";
+                f.debug_map()
+                    .entries(self.0.iter().map(|(k, v)| {
+                        let secret =
+                            k == http::header::AUTHORIZATION || k == "x-amz-security-token";
+                        (
+                            k,
+                            if secret {
+                                redacted
+                            } else {
+                                v as &dyn std::fmt::Debug
+                            },
+                        )
+                    }))
+                    .finish()
+            }
+        }
+        f.debug_struct("SendRequest")
+            .field("method", self.request.method())
+            .field("uri", self.request.uri())
+            .field("headers", &Headers(self.request.headers()))
+            .field("body_len", &self.request.body().len())
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt", &self.attempt)
+            .finish()
+    }
+}
+
+impl<I: Operation> std::fmt::Debug for Call<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("operation", &I::NAME)
+            .field("body_len", &self.body.len())
+            .field("attempts", &self.attempts)
+            .field("state", &self.state)
+            .field("last_error", &self.last_error)
+            .field("retry_cost", &self.retry_cost)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<I: Operation> Call<I> {
@@ -471,15 +547,12 @@ impl<I: Operation> Call<I> {
                         }
                     }
                     self.attempts += 1;
-                    let mut req = match self.core.request(
+                    let mut req = self.core.request(
                         I::PATH,
                         self.body.clone(),
                         self.attempts,
-                        &self.invocation_id,
-                    ) {
-                        Ok(r) => r,
-                        Err(e) => return self.finish(Err(e)),
-                    };
+                        Some(&self.invocation_id),
+                    );
                     if let Err(e) = self.core.sign(&mut req, credentials, wall) {
                         return self.finish(Err(e));
                     }

@@ -8,35 +8,67 @@ use crate::model::*;
 
 /// Appends a JSON string literal, escaping as serde_json and Python's `json`
 /// do (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other controls as `\u00xx`).
+///
+/// Runs of bytes that need no escape are found eight at a time (SWAR) and
+/// copied whole.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
-        } else {
-            out.extend_from_slice(esc);
+    let mut i = 0;
+    while i < bytes.len() {
+        // Find the next byte that needs an escape, eight bytes at a time; the
+        // tail is padded with a harmless byte.
+        let mut chunk = [b'a'; 8];
+        let n = (bytes.len() - i).min(8);
+        chunk[..n].copy_from_slice(&bytes[i..i + n]);
+        let mask = escape_mask8(u64::from_le_bytes(chunk));
+        if mask == 0 {
+            i += n;
+            continue;
         }
-        start = i + 1;
+        // The lowest flagged byte is a true hit (borrows only run upwards).
+        i += (mask.trailing_zeros() / 8) as usize;
+        let b = bytes[i];
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 0xf) as usize],
+                ]);
+            }
+        }
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// A mask with the high bit set in (at least) the lowest byte of `x` that is
+/// a control character, `"` or `\\`; zero when there is none.
+#[inline]
+fn escape_mask8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    // Bytes below 0x20; bytes >= 0x80 are excluded by `& !x`.
+    let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    below | has_zero(x ^ (ONES * b'"' as u64)) | has_zero(x ^ (ONES * b'\\' as u64))
 }
 
 /// Appends a finite `f32` with the fewest digits that read back as the same
@@ -138,6 +170,13 @@ fn parse_exp(b: &[u8]) -> i32 {
     }
 }
 
+/// A member key as written after another member: `,"name":`.
+macro_rules! k {
+    ($name:expr) => {
+        concat!(",\"", $name, "\":").as_bytes()
+    };
+}
+
 /// A compact JSON object writer that handles the commas.
 struct Obj<'a> {
     out: &'a mut Vec<u8>,
@@ -149,35 +188,33 @@ impl<'a> Obj<'a> {
         out.push(b'{');
         Obj { out, first: true }
     }
-    fn key(&mut self, k: &str) -> &mut Vec<u8> {
-        if !self.first {
-            self.out.push(b',');
-        }
+    /// Writes `k`, which is `,"name":` (see [`k!`]), without the comma
+    /// when it is the object's first member.
+    fn key(&mut self, k: &[u8]) -> &mut Vec<u8> {
+        let k = if self.first { &k[1..] } else { k };
         self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        self.out.extend_from_slice(k);
         self.out
     }
-    fn str(&mut self, k: &str, v: &str) {
+    fn str(&mut self, k: &[u8], v: &str) {
         let out = self.key(k);
         write_str(out, v);
     }
-    fn opt_str(&mut self, k: &str, v: &Option<String>) {
+    fn opt_str(&mut self, k: &[u8], v: &Option<String>) {
         if let Some(v) = v {
             self.str(k, v);
         }
     }
     fn opt_props(&mut self, v: &Option<Properties>) {
         if let Some(v) = v {
-            self.str("properties", v.as_str());
+            self.str(k!("properties"), v.as_str());
         }
     }
-    fn time(&mut self, k: &str, t: SystemTime) {
+    fn time(&mut self, k: &[u8], t: SystemTime) {
         let out = self.key(k);
         crate::time::write_epoch_seconds(t, out);
     }
-    fn opt_str_list(&mut self, k: &str, v: &Option<Vec<String>>) {
+    fn opt_str_list(&mut self, k: &[u8], v: &Option<Vec<String>>) {
         if let Some(v) = v {
             let out = self.key(k);
             out.push(b'[');
@@ -190,7 +227,7 @@ impl<'a> Obj<'a> {
             out.push(b']');
         }
     }
-    fn list<T>(&mut self, k: &str, v: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
+    fn list<T>(&mut self, k: &[u8], v: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
         let out = self.key(k);
         out.push(b'[');
         for (i, r) in v.iter().enumerate() {
@@ -260,25 +297,25 @@ impl Encode for PutEventsInput {
 
     fn encode_into(&self, out: &mut Vec<u8>) {
         let mut o = Obj::new(out);
-        o.str("trackingId", &self.tracking_id);
-        o.opt_str("userId", &self.user_id);
-        o.str("sessionId", &self.session_id);
-        o.list("eventList", &self.event_list, |out, e| {
+        o.str(k!("trackingId"), &self.tracking_id);
+        o.opt_str(k!("userId"), &self.user_id);
+        o.str(k!("sessionId"), &self.session_id);
+        o.list(k!("eventList"), &self.event_list, |out, e| {
             let mut o = Obj::new(out);
-            o.opt_str("eventId", &e.event_id);
-            o.str("eventType", &e.event_type);
+            o.opt_str(k!("eventId"), &e.event_id);
+            o.str(k!("eventType"), &e.event_type);
             if let Some(v) = e.event_value {
-                write_f32(o.key("eventValue"), v);
+                write_f32(o.key(k!("eventValue")), v);
             }
-            o.opt_str("itemId", &e.item_id);
+            o.opt_str(k!("itemId"), &e.item_id);
             o.opt_props(&e.properties);
-            o.time("sentAt", e.sent_at);
-            o.opt_str("recommendationId", &e.recommendation_id);
-            o.opt_str_list("impression", &e.impression);
+            o.time(k!("sentAt"), e.sent_at);
+            o.opt_str(k!("recommendationId"), &e.recommendation_id);
+            o.opt_str_list(k!("impression"), &e.impression);
             if let Some(m) = &e.metric_attribution {
-                let out = o.key("metricAttribution");
+                let out = o.key(k!("metricAttribution"));
                 let mut m_o = Obj::new(out);
-                m_o.str("eventAttributionSource", &m.event_attribution_source);
+                m_o.str(k!("eventAttributionSource"), &m.event_attribution_source);
                 m_o.end();
             }
             o.end();
@@ -300,10 +337,10 @@ macro_rules! encode_dataset {
             }
             fn encode_into(&self, out: &mut Vec<u8>) {
                 let mut o = Obj::new(out);
-                o.str("datasetArn", &self.dataset_arn);
-                o.list($list_json, &self.$list, |out, r| {
+                o.str(k!("datasetArn"), &self.dataset_arn);
+                o.list(k!($list_json), &self.$list, |out, r| {
                     let mut o = Obj::new(out);
-                    o.str($id_json, &r.$id);
+                    o.str(k!($id_json), &r.$id);
                     o.opt_props(&r.properties);
                     o.end();
                 });
@@ -337,20 +374,24 @@ impl Encode for PutActionInteractionsInput {
     }
     fn encode_into(&self, out: &mut Vec<u8>) {
         let mut o = Obj::new(out);
-        o.str("trackingId", &self.tracking_id);
-        o.list("actionInteractions", &self.action_interactions, |out, a| {
-            let mut o = Obj::new(out);
-            o.str("actionId", &a.action_id);
-            o.opt_str("userId", &a.user_id);
-            o.str("sessionId", &a.session_id);
-            o.time("timestamp", a.timestamp);
-            o.str("eventType", &a.event_type);
-            o.opt_str("eventId", &a.event_id);
-            o.opt_str("recommendationId", &a.recommendation_id);
-            o.opt_str_list("impression", &a.impression);
-            o.opt_props(&a.properties);
-            o.end();
-        });
+        o.str(k!("trackingId"), &self.tracking_id);
+        o.list(
+            k!("actionInteractions"),
+            &self.action_interactions,
+            |out, a| {
+                let mut o = Obj::new(out);
+                o.str(k!("actionId"), &a.action_id);
+                o.opt_str(k!("userId"), &a.user_id);
+                o.str(k!("sessionId"), &a.session_id);
+                o.time(k!("timestamp"), a.timestamp);
+                o.str(k!("eventType"), &a.event_type);
+                o.opt_str(k!("eventId"), &a.event_id);
+                o.opt_str(k!("recommendationId"), &a.recommendation_id);
+                o.opt_str_list(k!("impression"), &a.impression);
+                o.opt_props(&a.properties);
+                o.end();
+            },
+        );
         o.end();
     }
 }
@@ -403,6 +444,31 @@ mod tests {
                 String::from_utf8(o).unwrap(),
                 serde_json::to_string(s).unwrap()
             );
+        }
+    }
+
+    #[test]
+    fn escapes_found_at_every_offset_of_the_eight_byte_scan() {
+        let specials: Vec<char> = (0u8..0x20)
+            .map(char::from)
+            .chain(['"', '\\', '\u{7f}', 'é', '🙂', '/'])
+            .collect();
+        for len in 0..20 {
+            for pos in 0..len {
+                for &c in &specials {
+                    let mut s: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+                    s.replace_range(
+                        s.char_indices().nth(pos).map(|(i, _)| i).unwrap()..,
+                        &format!("{c}{}", &"abcdefghijklmnopqrstuvwxyz"[pos + 1..len]),
+                    );
+                    let mut o = Vec::new();
+                    write_str(&mut o, &s);
+                    assert_eq!(
+                        String::from_utf8(o).unwrap(),
+                        serde_json::to_string(&s).unwrap()
+                    );
+                }
+            }
         }
     }
 

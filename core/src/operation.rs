@@ -33,20 +33,29 @@ pub trait Operation: Validate + Encode + sealed::Sealed + Send + 'static {
 
 /// A random-looking UUID (version 4 layout) derived from `seed` and an index.
 pub fn uuid_from_seed(seed: u128, index: u64) -> String {
+    let b = uuid_bytes(seed, index);
+    // Only ASCII hex digits and dashes are written.
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// [`uuid_from_seed`] into a stack buffer.
+pub(crate) fn uuid_bytes(seed: u128, index: u64) -> [u8; 36] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut a = splitmix((seed as u64) ^ index.wrapping_mul(0xA24B_AED4_963E_E407));
     let mut b = splitmix(((seed >> 64) as u64) ^ a ^ index);
     a = (a & !0xF000) | 0x4000; // version 4
     b = (b & !(0xC000 << 48)) | (0x8000 << 48); // variant 10
-    let hi = a;
-    let lo = b;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xffff,
-        hi & 0xffff,
-        lo >> 48,
-        lo & 0xffff_ffff_ffff
-    )
+    let v = ((a as u128) << 64) | b as u128;
+    let mut out = [b'-'; 36];
+    let mut nibble = 0;
+    for (i, o) in out.iter_mut().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        *o = HEX[((v >> (124 - 4 * nibble)) & 0xf) as usize];
+        nibble += 1;
+    }
+    out
 }
 
 fn splitmix(mut z: u64) -> u64 {

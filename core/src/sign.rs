@@ -382,32 +382,88 @@ impl Sink for Vec<u8> {
     }
 }
 
-impl Sink for hmac::Context {
-    fn put(&mut self, bytes: &[u8]) {
+/// Something that hashes bytes: a SHA-256 or an HMAC context.
+trait Absorb {
+    fn absorb(&mut self, bytes: &[u8]);
+}
+
+impl Absorb for digest::Context {
+    fn absorb(&mut self, bytes: &[u8]) {
         self.update(bytes);
     }
 }
 
-/// SHA-256 of everything put into it (ring buffers partial blocks itself).
+impl Absorb for hmac::Context {
+    fn absorb(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+/// Collects the many small pieces of a canonical request or string to sign
+/// in a stack buffer and hands them to the hash in few large updates: each
+/// `update` of ring costs a few hundred instructions however small it is.
+struct Buffered<C: Absorb> {
+    ctx: C,
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl<C: Absorb> Buffered<C> {
+    fn new(ctx: C) -> Self {
+        Buffered {
+            ctx,
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.len > 0 {
+            self.ctx.absorb(&self.buf[..self.len]);
+            self.len = 0;
+        }
+    }
+
+    fn into_inner(mut self) -> C {
+        self.flush();
+        self.ctx
+    }
+}
+
+impl<C: Absorb> Sink for Buffered<C> {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buf.len() {
+            self.flush();
+            if bytes.len() >= self.buf.len() {
+                self.ctx.absorb(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
+/// SHA-256 of everything put into it.
 struct HashSink {
-    ctx: digest::Context,
+    inner: Buffered<digest::Context>,
 }
 
 impl HashSink {
     fn new() -> Self {
         HashSink {
-            ctx: digest::Context::new(&digest::SHA256),
+            inner: Buffered::new(digest::Context::new(&digest::SHA256)),
         }
     }
 
     fn finish(self) -> digest::Digest {
-        self.ctx.finish()
+        self.inner.into_inner().finish()
     }
 }
 
 impl Sink for HashSink {
     fn put(&mut self, bytes: &[u8]) {
-        self.ctx.update(bytes);
+        self.inner.put(bytes);
     }
 }
 
@@ -818,9 +874,9 @@ impl<'r> Plan<'r> {
         let mut h = HashSink::new();
         self.put_canonical_request(&mut h);
         let creq_hash = hex32(h.finish().as_ref());
-        let mut ctx = hmac::Context::with_key(key);
+        let mut ctx = Buffered::new(hmac::Context::with_key(key));
         self.put_string_to_sign(&mut ctx, &creq_hash);
-        hex32(ctx.sign().as_ref())
+        hex32(ctx.into_inner().sign().as_ref())
     }
 
     fn credential(&self) -> String {
@@ -1383,8 +1439,9 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
-/// What a successfully verified request was signed with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a successfully verified request was signed with. `Debug` does not
+/// show the session token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedRequest {
     /// The access key id of the signer.
     pub access_key_id: String,
@@ -1402,6 +1459,24 @@ pub struct VerifiedRequest {
     pub expires_at: Option<SystemTime>,
     /// The session token the request carried, if any.
     pub session_token: Option<String>,
+}
+
+impl fmt::Debug for VerifiedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedRequest")
+            .field("access_key_id", &self.access_key_id)
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .field("signing_time", &self.signing_time)
+            .field("signed_headers", &self.signed_headers)
+            .field("presigned", &self.presigned)
+            .field("expires_at", &self.expires_at)
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "** redacted **"),
+            )
+            .finish()
+    }
 }
 
 /// Options of [`verify_request_with`].
@@ -1797,7 +1872,7 @@ where
         h.put(b"\n");
         h.put(&payload_hash);
         let creq_hash = hex32(h.finish().as_ref());
-        let mut ctx = hmac::Context::with_key(&key);
+        let mut ctx = Buffered::new(hmac::Context::with_key(&key));
         ctx.put(ALGORITHM.as_bytes());
         ctx.put(b"\n");
         ctx.put(parts.amz_date.as_bytes());
@@ -1805,7 +1880,7 @@ where
         ctx.put(&parts.credential.as_bytes()[access_key_id.len() + 1..]);
         ctx.put(b"\n");
         ctx.put(&creq_hash);
-        hex32(ctx.sign().as_ref())
+        hex32(ctx.into_inner().sign().as_ref())
     };
     let provided = signature.to_ascii_lowercase();
     let mut ok = ct_eq(&compute(true), provided.as_bytes());

@@ -8,8 +8,6 @@
 
 use std::fmt::{self, Write as _};
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-
 use crate::model::*;
 use crate::Error;
 
@@ -163,91 +161,29 @@ pub const RESERVED_PROPERTY_KEYS: [&str; 6] = [
     "impression",
 ];
 
-/// Walks a JSON object's keys without building a value (and without
-/// allocating: keys are looked at where they lie, or in the parser's scratch
-/// buffer when they hold escapes).
-struct ObjectKeys<'r> {
-    reserved: bool,
-    found: &'r mut Option<&'static str>,
-}
-
-impl<'de> de::DeserializeSeed<'de> for ObjectKeys<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ObjectKeys<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(hit) = map.next_key_seed(KeySeed(self.reserved))? {
-            if self.found.is_none() {
-                *self.found = hit;
-            }
-            map.next_value::<IgnoredAny>()?;
-        }
-        Ok(())
-    }
-}
-
-/// One key: which reserved key it is, if any.
-struct KeySeed(bool);
-
-impl<'de> de::DeserializeSeed<'de> for KeySeed {
-    type Value = Option<&'static str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Option<&'static str>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_str<E: de::Error>(self, k: &str) -> Result<Self::Value, E> {
-        if !self.0 {
-            return Ok(None);
-        }
-        Ok(RESERVED_PROPERTY_KEYS
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(k))
-            .copied())
-    }
-}
-
 fn check_properties(path: &[Seg], p: &Properties, max: usize, reserved: bool) -> Result<(), Error> {
     let text = p.as_str();
     check_len(path, text, 1, max)?;
-    let mut found = None;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let r = de::DeserializeSeed::deserialize(
-        ObjectKeys {
-            reserved,
-            found: &mut found,
-        },
-        &mut de,
-    )
-    .and_then(|_| de.end());
-    if let Err(e) = r {
-        let what = if e.is_data() {
-            "is not a JSON object".to_string()
-        } else {
-            format!("is not valid JSON ({e})")
-        };
-        return Err(err(path, what));
-    }
-    if let Some(k) = found {
-        return Err(err(
+    match crate::jsonscan::scan_object(text, reserved) {
+        Ok(None) => Ok(()),
+        Ok(Some(k)) => Err(err(
             path,
             format!("must not hold the reserved key \"{k}\" (compared case-insensitively)"),
-        ));
+        )),
+        Err(crate::jsonscan::ScanError::NotAnObject) => Err(err(path, "is not a JSON object")),
+        Err(crate::jsonscan::ScanError::Syntax(what, at)) => Err(err(
+            path,
+            format!(
+                "is not valid JSON ({what} at character {})",
+                char_index(text, at) + 1
+            ),
+        )),
     }
-    Ok(())
+}
+
+/// The code-point index of a byte offset (for messages that count characters).
+fn char_index(text: &str, byte: usize) -> usize {
+    text.char_indices().take_while(|(i, _)| *i < byte).count()
 }
 
 fn check_ids(path: &mut Path, ids: &[String], max_each: usize) -> Result<(), Error> {
