@@ -11,7 +11,7 @@ fn first_request<I: Operation + Clone>(
     input: &I,
 ) -> http::Request<Vec<u8>> {
     let now = Instant::now();
-    let mut call = c.call(input.clone(), now, 1).expect("valid input");
+    let mut call = c.call(input, now, 1).expect("valid input");
     match call.poll(now, wall(), &credentials(), 0.5) {
         Poll::Send(s) => s.request,
         _ => unreachable!("the first poll sends"),

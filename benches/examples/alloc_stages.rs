@@ -26,7 +26,7 @@ fn main() {
         );
         let now = Instant::now();
         let r = Region::new(GLOBAL);
-        let mut call = core.call(input, now, 1).unwrap();
+        let mut call = core.call(&input, now, 1).unwrap();
         println!("call(): {}", r.change().allocations);
         let r = Region::new(GLOBAL);
         let p = call.poll(now, wall(), &creds, 0.5);

@@ -36,7 +36,7 @@ fn main() {
     let inputs: Vec<_> = (0..n).map(|_| input.clone()).collect();
     for input in inputs {
         let now = Instant::now();
-        let mut call = core.call(input, now, 1).expect("valid");
+        let mut call = core.call(&input, now, 1).expect("valid");
         if let Poll::Send(s) = call.poll(now, wall(), &creds, 0.5) {
             total += s.request.body().len();
         }

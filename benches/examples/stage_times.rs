@@ -54,6 +54,10 @@ fn main() {
             black_box(&body),
         ));
     });
+    let mut pool: Vec<_> = (0..22000).map(|_| input.clone()).collect();
+    time("drop an input (10 events)", 2000, || {
+        drop(pool.pop());
+    });
     time("floor", 20000, || {
         black_box(floor::put_events_floor(black_box(&input)));
     });

@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .event(Event::new("click", SystemTime::now()).item_id("item-42"));
 
     // 1. Start the call: validation and encoding happen here, before any IO.
-    let mut call = core.call(input, Instant::now(), entropy())?;
+    let mut call = core.call(&input, Instant::now(), entropy())?;
     // 2. Drive it: send, wait or finish. Time, credentials and randomness go in.
     let output = loop {
         match call.poll(Instant::now(), SystemTime::now(), &credentials, jitter()) {

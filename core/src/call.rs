@@ -217,20 +217,20 @@ impl ClientCore {
         self.shared.skew_ms.load(Ordering::Relaxed)
     }
 
-    /// Starts a call: validates the input (nothing is sent when it is bad),
-    /// fills in missing event ids from `entropy` (when configured), and
-    /// encodes the body once for all attempts.
+    /// Starts a call: validates the input (nothing is sent when it is bad)
+    /// and encodes the body once for all attempts, writing missing event ids
+    /// derived from `entropy` (when configured; the same ids
+    /// [`Operation::fill_event_ids`] with `entropy` gives, so a caller that
+    /// needs to know them can fill them in first). The input is only read.
     pub fn call<I: Operation>(
         &self,
-        mut input: I,
+        input: &I,
         now: Instant,
         entropy: u128,
     ) -> Result<Call<I>, Error> {
         input.validate()?;
-        if self.config.fill_event_ids {
-            input.fill_event_ids(entropy);
-        }
-        let body = input.encode();
+        let seed = self.config.fill_event_ids.then_some(entropy);
+        let body = input.encode_with(seed);
         Ok(Call {
             core: self.clone(),
             body,
@@ -329,17 +329,15 @@ impl ClientCore {
     /// `can_paginate`, `get_paginator` or `get_waiter` here.
     pub fn presign<I: Operation>(
         &self,
-        mut input: I,
+        input: &I,
         credentials: &Credentials,
         wall: SystemTime,
         expires_in: Option<Duration>,
         entropy: u128,
     ) -> Result<http::Request<Vec<u8>>, Error> {
         input.validate()?;
-        if self.config.fill_event_ids {
-            input.fill_event_ids(entropy);
-        }
-        let mut req = self.request(I::PATH, input.encode(), 1, None);
+        let seed = self.config.fill_event_ids.then_some(entropy);
+        let mut req = self.request(I::PATH, input.encode_with(seed), 1, None);
         // Only what the sender must repeat exactly is signed.
         req.headers_mut().remove(USER_AGENT);
         req.headers_mut().remove("amz-sdk-invocation-id");
@@ -723,7 +721,7 @@ mod tests {
     ) -> (Result<PutEventsOutput, Error>, u32, Duration) {
         let mut now = Instant::now();
         let start = now;
-        let mut call = core.call(input(), now, 7).unwrap();
+        let mut call = core.call(&input(), now, 7).unwrap();
         script.reverse();
         loop {
             match call.poll(now, wall(), &creds(), 0.5) {
@@ -802,7 +800,7 @@ mod tests {
     fn a_dropped_call_gives_back_its_retry_cost() {
         let core = core_with(RetryConfig::default());
         let now = Instant::now();
-        let mut call = core.call(input(), now, 1).unwrap();
+        let mut call = core.call(&input(), now, 1).unwrap();
         let Poll::Send(_) = call.poll(now, wall(), &creds(), 0.5) else {
             panic!()
         };
@@ -820,7 +818,7 @@ mod tests {
         let core = ClientCore::new(cfg).unwrap();
         let mut now = Instant::now();
         let start = now;
-        let mut call = core.call(input(), now, 1).unwrap();
+        let mut call = core.call(&input(), now, 1).unwrap();
         loop {
             match call.poll(now, wall(), &creds(), 1.0) {
                 Poll::Send(s) => {
@@ -851,7 +849,7 @@ mod tests {
             .body(&br#"{"message":"Signature expired"}"#[..])
             .unwrap();
         let now = Instant::now();
-        let mut call = core.call(input(), now, 1).unwrap();
+        let mut call = core.call(&input(), now, 1).unwrap();
         let Poll::Send(first) = call.poll(now, wall(), &creds(), 0.5) else {
             panic!()
         };
@@ -863,7 +861,7 @@ mod tests {
         assert_eq!(second.request.headers()["x-amz-date"], "20261129T121000Z");
         assert_eq!(core.clock_skew(), Duration::from_secs(600));
         // Later calls sign with the corrected clock too.
-        let mut next = core.call(input(), now, 2).unwrap();
+        let mut next = core.call(&input(), now, 2).unwrap();
         let Poll::Send(s) = next.poll(now, wall(), &creds(), 0.5) else {
             panic!()
         };
@@ -873,14 +871,14 @@ mod tests {
     #[test]
     fn event_ids_are_filled_once_for_all_attempts() {
         let core = core_with(RetryConfig::default());
-        let call = core.call(input(), Instant::now(), 42).unwrap();
+        let call = core.call(&input(), Instant::now(), 42).unwrap();
         let body: serde_json::Value = serde_json::from_slice(call.body()).unwrap();
         let id = body["eventList"][0]["eventId"].as_str().unwrap();
         assert_eq!(id.len(), 36);
         let mut cfg = ClientConfig::for_region("us-east-1").unwrap();
         cfg.fill_event_ids = false;
         let core = ClientCore::new(cfg).unwrap();
-        let call = core.call(input(), Instant::now(), 42).unwrap();
+        let call = core.call(&input(), Instant::now(), 42).unwrap();
         assert!(!String::from_utf8_lossy(call.body()).contains("eventId"));
     }
 
@@ -888,7 +886,7 @@ mod tests {
     fn bad_input_fails_before_any_request() {
         let core = core_with(RetryConfig::default());
         let e = core
-            .call(PutEventsInput::new("t", "s"), Instant::now(), 0)
+            .call(&PutEventsInput::new("t", "s"), Instant::now(), 0)
             .unwrap_err();
         assert_eq!(
             e.to_string(),

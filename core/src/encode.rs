@@ -205,6 +205,20 @@ impl<'a> Obj<'a> {
             self.str(k, v);
         }
     }
+    /// `eventId` as given, or derived from `seed` for record `i` when missing.
+    fn event_id(&mut self, v: &Option<String>, seed: Option<u128>, i: usize) {
+        match (v, seed) {
+            (Some(id), _) => self.str(k!("eventId"), id),
+            (None, Some(seed)) => {
+                let id = crate::operation::uuid_bytes(seed, i as u64);
+                let out = self.key(k!("eventId"));
+                out.push(b'"');
+                out.extend_from_slice(&id);
+                out.push(b'"');
+            }
+            (None, None) => {}
+        }
+    }
     fn opt_props(&mut self, v: &Option<Properties>) {
         if let Some(v) = v {
             self.str(k!("properties"), v.as_str());
@@ -227,14 +241,14 @@ impl<'a> Obj<'a> {
             out.push(b']');
         }
     }
-    fn list<T>(&mut self, k: &[u8], v: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
+    fn list<T>(&mut self, k: &[u8], v: &[T], mut each: impl FnMut(&mut Vec<u8>, usize, &T)) {
         let out = self.key(k);
         out.push(b'[');
         for (i, r) in v.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            each(out, r);
+            each(out, i, r);
         }
         out.push(b']');
     }
@@ -262,12 +276,25 @@ fn list_len(v: &Option<Vec<String>>) -> usize {
 pub trait Encode {
     /// A size the body will very likely fit in.
     fn size_hint(&self) -> usize;
-    /// Appends the JSON body to `out`.
-    fn encode_into(&self, out: &mut Vec<u8>);
+    /// Appends the JSON body to `out`. When `event_id_seed` is given, an
+    /// event or action interaction without an `eventId` is written with the
+    /// one [`Operation::fill_event_ids`](crate::Operation::fill_event_ids)
+    /// would give it, without touching the input.
+    fn encode_into_with(&self, out: &mut Vec<u8>, event_id_seed: Option<u128>);
+    /// Appends the JSON body to `out`, as given.
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        self.encode_into_with(out, None)
+    }
     /// The JSON body in a buffer of its own.
     fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(self.size_hint());
-        self.encode_into(&mut v);
+        self.encode_with(None)
+    }
+    /// The JSON body in a buffer of its own, with missing event ids filled
+    /// in from `event_id_seed` when given.
+    fn encode_with(&self, event_id_seed: Option<u128>) -> Vec<u8> {
+        let mut v =
+            Vec::with_capacity(self.size_hint() + if event_id_seed.is_some() { 512 } else { 0 });
+        self.encode_into_with(&mut v, event_id_seed);
         v
     }
 }
@@ -295,14 +322,14 @@ impl Encode for PutEventsInput {
                 .sum::<usize>()
     }
 
-    fn encode_into(&self, out: &mut Vec<u8>) {
+    fn encode_into_with(&self, out: &mut Vec<u8>, seed: Option<u128>) {
         let mut o = Obj::new(out);
         o.str(k!("trackingId"), &self.tracking_id);
         o.opt_str(k!("userId"), &self.user_id);
         o.str(k!("sessionId"), &self.session_id);
-        o.list(k!("eventList"), &self.event_list, |out, e| {
+        o.list(k!("eventList"), &self.event_list, |out, i, e| {
             let mut o = Obj::new(out);
-            o.opt_str(k!("eventId"), &e.event_id);
+            o.event_id(&e.event_id, seed, i);
             o.str(k!("eventType"), &e.event_type);
             if let Some(v) = e.event_value {
                 write_f32(o.key(k!("eventValue")), v);
@@ -335,10 +362,10 @@ macro_rules! encode_dataset {
                         .map(|r| 24 + r.$id.len() + props_len(&r.properties))
                         .sum::<usize>()
             }
-            fn encode_into(&self, out: &mut Vec<u8>) {
+            fn encode_into_with(&self, out: &mut Vec<u8>, _seed: Option<u128>) {
                 let mut o = Obj::new(out);
                 o.str(k!("datasetArn"), &self.dataset_arn);
-                o.list(k!($list_json), &self.$list, |out, r| {
+                o.list(k!($list_json), &self.$list, |out, _, r| {
                     let mut o = Obj::new(out);
                     o.str(k!($id_json), &r.$id);
                     o.opt_props(&r.properties);
@@ -372,20 +399,20 @@ impl Encode for PutActionInteractionsInput {
                 })
                 .sum::<usize>()
     }
-    fn encode_into(&self, out: &mut Vec<u8>) {
+    fn encode_into_with(&self, out: &mut Vec<u8>, seed: Option<u128>) {
         let mut o = Obj::new(out);
         o.str(k!("trackingId"), &self.tracking_id);
         o.list(
             k!("actionInteractions"),
             &self.action_interactions,
-            |out, a| {
+            |out, i, a| {
                 let mut o = Obj::new(out);
                 o.str(k!("actionId"), &a.action_id);
                 o.opt_str(k!("userId"), &a.user_id);
                 o.str(k!("sessionId"), &a.session_id);
                 o.time(k!("timestamp"), a.timestamp);
                 o.str(k!("eventType"), &a.event_type);
-                o.opt_str(k!("eventId"), &a.event_id);
+                o.event_id(&a.event_id, seed, i);
                 o.opt_str(k!("recommendationId"), &a.recommendation_id);
                 o.opt_str_list(k!("impression"), &a.impression);
                 o.opt_props(&a.properties);

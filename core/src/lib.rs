@@ -19,7 +19,7 @@
 //! let credentials = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None);
 //!
 //! let now = Instant::now();
-//! let mut call = core.call(input, now, 0x5eed)?; // validated and encoded here
+//! let mut call = core.call(&input, now, 0x5eed)?; // validated and encoded here
 //! let Poll::Send(send) = call.poll(now, SystemTime::now(), &credentials, 0.5) else { unreachable!() };
 //! assert_eq!(send.request.uri(), "https://personalize-events.us-east-1.amazonaws.com/events");
 //! assert!(send.request.headers()["authorization"].to_str()?.contains("/personalize/aws4_request"));
@@ -43,7 +43,7 @@
 //! # use personalize_events_core::*;
 //! let core = ClientCore::new(ClientConfig::for_region("us-east-1")?)?;
 //! let input = PutEventsInput::new("t", "s").event(Event::new("click", UNIX_EPOCH).item_id("x".repeat(300)));
-//! let err = core.call(input, Instant::now(), 0).unwrap_err();
+//! let err = core.call(&input, Instant::now(), 0).unwrap_err();
 //! assert_eq!(err.to_string(), "eventList[0].itemId: length 300 is above the maximum 256");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

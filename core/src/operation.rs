@@ -159,7 +159,7 @@ impl AnyInput {
         fn de<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
             serde_json::from_slice(body).map_err(|e| Error::Validation {
                 path: "(body)".into(),
-                problem: e.to_string(),
+                problem: without_values(&e.to_string()),
             })
         }
         Ok(match operation {
@@ -206,6 +206,48 @@ impl AnyInput {
     /// derived from `seed` (see [`Operation::fill_event_ids`]).
     pub fn fill_event_ids(&mut self, seed: u128) {
         any_dispatch!(self, v => v.fill_event_ids(seed))
+    }
+}
+
+/// serde's messages quote the value that did not fit (`invalid type: string
+/// "…", expected f32`). Records are sensitive: keep the kind of value (and
+/// the member names, the line and column), drop the value itself.
+fn without_values(msg: &str) -> String {
+    const MARKERS: [(&str, char); 4] = [
+        ("string \"", '"'),
+        ("integer `", '`'),
+        ("floating point `", '`'),
+        ("character `", '`'),
+    ];
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    loop {
+        let next = MARKERS
+            .iter()
+            .filter_map(|&(m, close)| rest.find(m).map(|i| (i, m, close)))
+            .min_by_key(|&(i, ..)| i);
+        let Some((i, marker, close)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        // Keep the kind (`string`), drop the space, the quotes and the value.
+        out.push_str(&rest[..i + marker.len() - 2]);
+        let value = &rest[i + marker.len()..];
+        let mut escaped = false;
+        let end = value.char_indices().find_map(|(j, c)| {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && close == '"' {
+                escaped = true;
+            } else if c == close {
+                return Some(j);
+            }
+            None
+        });
+        match end {
+            Some(j) => rest = &value[j + 1..],
+            None => return out,
+        }
     }
 }
 

@@ -74,7 +74,10 @@ pub(crate) fn from_epoch_f64(v: f64) -> Option<SystemTime> {
         return None;
     }
     let secs = v.floor();
-    let mut nanos = ((v - secs) * 1e9).round() as i64;
+    // To the microsecond, as timestamps are written: a double near today's
+    // epoch seconds resolves about a quarter of one, so finer digits are
+    // noise, and keeping them made decode-then-encode drift by 1 µs.
+    let mut nanos = ((v - secs) * 1e6).round() as i64 * 1000;
     let mut secs = secs as i64;
     if nanos >= 1_000_000_000 {
         secs += 1;

@@ -29,7 +29,7 @@ fn signed_request(url: &str) -> Vec<u8> {
         "click",
         UNIX_EPOCH + Duration::from_secs(1_795_953_540),
     ));
-    let mut call = core.call(input, Instant::now(), 1).unwrap();
+    let mut call = core.call(&input, Instant::now(), 1).unwrap();
     let creds = Credentials::new(
         "AKIDEXAMPLE",
         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod async_server;
+pub mod fake_aws;
 pub mod scripted_server;
 
 /// The `shared/` folder beside the checkout (the spec and conformance

@@ -111,7 +111,7 @@ fn first_request<I: personalize_events_core::Operation>(
     wall: std::time::SystemTime,
     creds: &Credentials,
 ) -> http::Request<Vec<u8>> {
-    let mut call = core.call(input, now, 0).unwrap();
+    let mut call = core.call(&input, now, 0).unwrap();
     match call.poll(now, wall, creds, 0.0) {
         Poll::Send(s) => s.request,
         other => panic!("expected a request, got {other:?}"),

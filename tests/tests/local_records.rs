@@ -183,7 +183,7 @@ fn duplicates_by_event_id_are_counted() {
 /// Drives a core `Call` over the raw client: retries included.
 fn drive<I: Operation>(url: &str, input: I) -> (Result<I::Output, Error>, u32) {
     let core = client(url);
-    let mut call = core.call(input, Instant::now(), 5).unwrap();
+    let mut call = core.call(&input, Instant::now(), 5).unwrap();
     loop {
         match call.poll(Instant::now(), SystemTime::now(), &creds(), 0.0) {
             Poll::Send(s) => match send(&s.request) {

@@ -230,7 +230,7 @@ fn presigned_request_passes_and_tampered_presigned_body_fails() {
     let core = client(&s.endpoint_url());
     let items = PutItemsInput::new(DATASET).item(Item::new("item-9"));
     let req = core
-        .presign(items.clone(), &creds(), SystemTime::now(), None, 7)
+        .presign(&items, &creds(), SystemTime::now(), None, 7)
         .unwrap();
     assert!(req.uri().query().unwrap().contains("X-Amz-Signature="));
     assert!(!req.headers().contains_key("authorization"));
@@ -241,7 +241,7 @@ fn presigned_request_passes_and_tampered_presigned_body_fails() {
     assert_eq!(s.records()[0].dataset_arn(), Some(DATASET));
 
     let mut tampered = core
-        .presign(items, &creds(), SystemTime::now(), None, 8)
+        .presign(&items, &creds(), SystemTime::now(), None, 8)
         .unwrap();
     let body = String::from_utf8(tampered.body().clone()).unwrap();
     *tampered.body_mut() = body.replace("item-9", "item-0").into_bytes();
@@ -252,7 +252,7 @@ fn presigned_request_passes_and_tampered_presigned_body_fails() {
     // An expired presigned URL is refused too.
     let old = core
         .presign(
-            PutItemsInput::new(DATASET).item(Item::new("x")),
+            &PutItemsInput::new(DATASET).item(Item::new("x")),
             &creds(),
             SystemTime::now() - Duration::from_secs(120),
             Some(Duration::from_secs(60)),

@@ -1,14 +1,21 @@
-//! [`ClientBuilder`]: a client from code, from the environment, or both.
+//! [`ClientBuilder`]: a client from code, from the environment and the
+//! shared config files, or both.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use personalize_events_core::config::{
+    ChainTimeouts, ConfigLoader, ConfigOverrides, Environment, FileError,
+};
 use personalize_events_core::endpoint::{self, EndpointParams};
 use personalize_events_core::{
     ClientConfig, ClientCore, Credentials, Error, RetryConfig, Timeouts, USER_AGENT_VALUE,
 };
 
+use crate::chain::{process_environment, DefaultCredentialsChain};
 use crate::{Client, CredentialsProvider, Inner};
 
 /// The default largest response body read, in bytes (1 MiB).
@@ -19,7 +26,8 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 1 << 20;
 /// Everything has a default but the region and the credentials, which come
 /// from code ([`region`](Self::region), [`credentials`](Self::credentials),
 /// [`credentials_provider`](Self::credentials_provider)) or, after
-/// [`with_env`](Self::with_env), from the environment.
+/// [`with_env`](Self::with_env), from the environment and the shared
+/// config files, as the AWS CLI finds them.
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,11 +50,15 @@ pub struct ClientBuilder {
     use_dual_stack: Option<bool>,
     credentials: Option<Arc<CredentialsProvider>>,
     retry: RetryConfig,
+    retry_set: bool,
     timeouts: Timeouts,
     fill_event_ids: bool,
     user_agent_suffix: Option<String>,
     max_response_body: usize,
     env: bool,
+    environment: Option<Environment>,
+    profile: Option<String>,
+    chain_timeouts: ChainTimeouts,
 }
 
 impl Default for ClientBuilder {
@@ -58,11 +70,15 @@ impl Default for ClientBuilder {
             use_dual_stack: None,
             credentials: None,
             retry: RetryConfig::default(),
+            retry_set: false,
             timeouts: Timeouts::default(),
             fill_event_ids: true,
             user_agent_suffix: None,
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
             env: false,
+            environment: None,
+            profile: None,
+            chain_timeouts: ChainTimeouts::default(),
         }
     }
 }
@@ -84,6 +100,10 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("max_response_body", &self.max_response_body)
             .field("env", &self.env)
+            // Variable names only, never values.
+            .field("environment", &self.environment)
+            .field("profile", &self.profile)
+            .field("chain_timeouts", &self.chain_timeouts)
             .finish()
     }
 }
@@ -116,7 +136,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Static credentials for every call.
+    /// Static credentials for every call (the credentials chain is then
+    /// never used).
     pub fn credentials(self, credentials: Credentials) -> Self {
         self.credentials_provider(move || Ok(credentials.clone()))
     }
@@ -133,9 +154,11 @@ impl ClientBuilder {
     }
 
     /// Retry settings (attempts, backoff, mode). Clones of the client share
-    /// one retry quota.
+    /// one retry quota. Given here, they win over `max_attempts` and
+    /// `retry_mode` from the environment or profile.
     pub fn retry_config(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
+        self.retry_set = true;
         self
     }
 
@@ -185,16 +208,32 @@ impl ClientBuilder {
         self
     }
 
-    /// Takes from the environment, at [`build`](Self::build), what was not
-    /// set in code:
+    /// Takes from the environment and the shared config files, at
+    /// [`build`](Self::build), what was not set in code (values set in code
+    /// always win), as the AWS CLI and SDKs do:
     ///
-    /// * the region from `AWS_REGION`, then `AWS_DEFAULT_REGION`;
-    /// * static credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`
-    ///   and `AWS_SESSION_TOKEN`;
-    /// * the endpoint from `AWS_ENDPOINT_URL_PERSONALIZE_EVENTS`, then
-    ///   `AWS_ENDPOINT_URL` (both ignored when
-    ///   `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`);
-    /// * `AWS_USE_FIPS_ENDPOINT` and `AWS_USE_DUALSTACK_ENDPOINT` (`true`/`false`).
+    /// * the profile: [`profile`](Self::profile), else `AWS_PROFILE`, else
+    ///   `default`, read from `AWS_CONFIG_FILE` (`~/.aws/config`) and
+    ///   `AWS_SHARED_CREDENTIALS_FILE` (`~/.aws/credentials`);
+    /// * the region from `AWS_REGION`, `AWS_DEFAULT_REGION`, then the
+    ///   profile's `region`;
+    /// * the endpoint from `AWS_ENDPOINT_URL_PERSONALIZE_EVENTS`,
+    ///   `AWS_ENDPOINT_URL`, the profile's `services` section
+    ///   (`personalize_events = endpoint_url = ..`), then its
+    ///   `endpoint_url` (all ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
+    ///   or the profile's `ignore_configured_endpoint_urls` is `true`);
+    /// * FIPS and dual-stack from `AWS_USE_FIPS_ENDPOINT` /
+    ///   `AWS_USE_DUALSTACK_ENDPOINT`, then `use_fips_endpoint` /
+    ///   `use_dualstack_endpoint`;
+    /// * retries from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then
+    ///   `max_attempts` / `retry_mode` (unless
+    ///   [`retry_config`](Self::retry_config) was given);
+    /// * credentials, unless given in code, from the default chain
+    ///   ([`DefaultCredentialsChain`]): environment keys, web identity, the
+    ///   profile (keys, `credential_process`, assumed roles), container
+    ///   credentials, EC2 instance metadata. They are resolved at the first
+    ///   call (static keys of the environment at once), cached, and
+    ///   refreshed before they expire.
     ///
     /// Empty variables count as unset.
     pub fn with_env(mut self) -> Self {
@@ -202,66 +241,102 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client: resolves the endpoint, checks the settings and
-    /// creates the connection pool.
+    /// Reads this profile of the shared config files, like the CLI's
+    /// `--profile` (implies [`with_env`](Self::with_env)): it wins over
+    /// `AWS_PROFILE`, and the environment's credentials variables are then
+    /// not used.
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
+        self.env = true;
+        self
+    }
+
+    /// Uses this environment snapshot instead of the process's (implies
+    /// [`with_env`](Self::with_env)); for tests and programs that build
+    /// their own, e.g.
+    /// `Environment::from_vars([("AWS_REGION", "eu-west-1"), ("HOME", "/home/me")])`.
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.environment = Some(env);
+        self.env = true;
+        self
+    }
+
+    /// Timeouts of the credentials chain's steps: instance metadata (1 s),
+    /// container endpoint (5 s), STS (10 s), `credential_process` (60 s).
+    pub fn credentials_timeouts(mut self, timeouts: ChainTimeouts) -> Self {
+        self.chain_timeouts = timeouts;
+        self
+    }
+
+    /// Builds the client: resolves the configuration and the endpoint,
+    /// checks the settings and creates the connection pool.
     ///
     /// # Errors
     ///
     /// `Error::Config` for a missing region, a zero timeout, an endpoint
-    /// that is plain http without having been given explicitly, or a bad
-    /// user agent suffix; `Error::Endpoint` when the endpoint cannot be
-    /// resolved or the URL is malformed; `Error::Credentials` when no
-    /// credentials were given (or the environment's are incomplete).
+    /// that is plain http without having been configured explicitly, a bad
+    /// user agent suffix, or (with [`with_env`](Self::with_env)) a malformed
+    /// or unreadable config file, a profile chosen but not found, or a bad
+    /// value; `Error::Endpoint` when the endpoint cannot be resolved or the
+    /// URL is malformed; `Error::Credentials` when no credentials were given
+    /// without `with_env`, or the environment's are incomplete.
     pub fn build(self) -> Result<Client, Error> {
-        self.build_with(&|name| std::env::var(name).ok())
+        let env = match (&self.environment, self.env) {
+            (Some(e), _) => Some(e.clone()),
+            (None, true) => Some(process_environment()),
+            (None, false) => None,
+        };
+        self.build_in(env)
     }
 
-    pub(crate) fn build_with(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Client, Error> {
-        let var = |name: &str| -> Option<String> {
-            if !self.env {
-                return None;
-            }
-            env(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let flag = |name: &str| -> Result<Option<bool>, Error> {
-            match var(name) {
-                None => Ok(None),
-                Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
-                Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-                Some(_) => Err(Error::Config(format!("{name} must be true or false"))),
-            }
-        };
+    pub(crate) fn build_in(self, env: Option<Environment>) -> Result<Client, Error> {
+        let t = self.timeouts;
+        if t.connect.is_zero() || t.attempt.is_zero() || t.operation.is_zero() {
+            return Err(Error::Config("timeouts must be above zero".into()));
+        }
 
-        let region = self
-            .region
-            .clone()
-            .or_else(|| var("AWS_REGION"))
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .ok_or_else(|| {
-                Error::Config(
-                    "no region: set one with ClientBuilder::region, or AWS_REGION with Client::from_env"
-                        .into(),
+        let (region, explicit_endpoint, use_fips, use_dual_stack, retry) = match &env {
+            None => (
+                self.region.clone().ok_or_else(|| {
+                    Error::Config(
+                        "no region: set one with ClientBuilder::region, or AWS_REGION with Client::from_env"
+                            .into(),
+                    )
+                })?,
+                self.endpoint_url.clone(),
+                self.use_fips.unwrap_or(false),
+                self.use_dual_stack.unwrap_or(false),
+                self.retry.clone(),
+            ),
+            Some(env) => {
+                let files = read_config_files(env);
+                let r = ConfigLoader::resolve(env, &files, &self.overrides())?;
+                let region = r.region.ok_or_else(|| {
+                    Error::Config(format!(
+                        "no region: set one with ClientBuilder::region, AWS_REGION, \
+                         AWS_DEFAULT_REGION or `region` in profile `{}`",
+                        r.profile
+                    ))
+                })?;
+                let mut retry = self.retry.clone();
+                if !self.retry_set {
+                    if let Some(n) = r.max_attempts {
+                        retry = retry.with_max_attempts(n);
+                    }
+                    if let Some(m) = r.retry_mode {
+                        retry = retry.with_mode(m);
+                    }
+                }
+                (
+                    region,
+                    r.endpoint_url,
+                    r.use_fips,
+                    r.use_dual_stack,
+                    retry,
                 )
-            })?;
-
-        let ignore_env_endpoints = flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.unwrap_or(false);
-        let explicit_endpoint = self.endpoint_url.clone().or_else(|| {
-            if ignore_env_endpoints {
-                None
-            } else {
-                var("AWS_ENDPOINT_URL_PERSONALIZE_EVENTS").or_else(|| var("AWS_ENDPOINT_URL"))
             }
-        });
-        let use_fips = match self.use_fips {
-            Some(v) => v,
-            None => flag("AWS_USE_FIPS_ENDPOINT")?.unwrap_or(false),
         };
-        let use_dual_stack = match self.use_dual_stack {
-            Some(v) => v,
-            None => flag("AWS_USE_DUALSTACK_ENDPOINT")?.unwrap_or(false),
-        };
+
         let resolved = endpoint::resolve(&EndpointParams {
             region: Some(region.clone()),
             use_fips,
@@ -276,18 +351,22 @@ impl ClientBuilder {
             )));
         }
 
-        let t = self.timeouts;
-        if t.connect.is_zero() || t.attempt.is_zero() || t.operation.is_zero() {
-            return Err(Error::Config("timeouts must be above zero".into()));
-        }
-
-        let credentials: Arc<CredentialsProvider> = match self.credentials.clone() {
-            Some(c) => c,
-            None if self.env => {
-                let c = env_credentials(&var)?;
-                Arc::new(move || Ok(c.clone()))
+        let credentials: Arc<CredentialsProvider> = match (self.credentials.clone(), env) {
+            (Some(c), _) => c,
+            (None, Some(env)) => {
+                let mut chain = DefaultCredentialsChain::new(env)
+                    .timeouts(self.chain_timeouts)
+                    .wait_timeout(t.operation);
+                if let Some(p) = &self.profile {
+                    chain = chain.profile(p.clone());
+                }
+                if let Some(r) = &self.region {
+                    chain = chain.region(r.clone());
+                }
+                let chain = chain.prepared()?;
+                Arc::new(move || chain.provide())
             }
-            None => {
+            (None, None) => {
                 return Err(Error::Credentials {
                     source_name: "client builder".into(),
                     message: "no credentials: set ClientBuilder::credentials or \
@@ -298,7 +377,7 @@ impl ClientBuilder {
         };
 
         let mut config = ClientConfig::new(region, resolved);
-        config.retry = self.retry;
+        config.retry = retry;
         config.timeouts = t;
         config.fill_event_ids = self.fill_event_ids;
         config.user_agent_suffix = self.user_agent_suffix;
@@ -323,30 +402,48 @@ impl ClientBuilder {
             }),
         })
     }
+
+    /// What was set in code, for the configuration loader.
+    fn overrides(&self) -> ConfigOverrides {
+        let mut o = ConfigOverrides::default();
+        if let Some(p) = &self.profile {
+            o = o.with_profile(p.clone());
+        }
+        if let Some(r) = &self.region {
+            o = o.with_region(r.clone());
+        }
+        if let Some(u) = &self.endpoint_url {
+            o = o.with_endpoint_url(u.clone());
+        }
+        if let Some(b) = self.use_fips {
+            o = o.with_fips(b);
+        }
+        if let Some(b) = self.use_dual_stack {
+            o = o.with_dual_stack(b);
+        }
+        o
+    }
 }
 
-/// Static credentials from the environment, read once.
-fn env_credentials(var: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-    let missing = |name: &str| Error::Credentials {
-        source_name: "environment".into(),
-        message: format!("{name} is not set"),
-    };
-    let id = var("AWS_ACCESS_KEY_ID").ok_or_else(|| missing("AWS_ACCESS_KEY_ID"))?;
-    let secret = var("AWS_SECRET_ACCESS_KEY").ok_or_else(|| missing("AWS_SECRET_ACCESS_KEY"))?;
-    Ok(Credentials::new(id, secret, var("AWS_SESSION_TOKEN")))
+/// The shared config files, read whole (a missing file is reported as such
+/// and treated as absent by the loader).
+fn read_config_files(env: &Environment) -> HashMap<PathBuf, Result<Vec<u8>, FileError>> {
+    ConfigLoader::files_needed(env)
+        .into_iter()
+        .map(|p| {
+            let r = std::fs::read(&p).map_err(FileError::from);
+            (p, r)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
+    /// A snapshot without home directory: no shared files are read.
+    fn env(pairs: &[(&str, &str)]) -> Environment {
+        Environment::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
     fn creds() -> Credentials {
@@ -356,13 +453,12 @@ mod tests {
     #[test]
     fn region_endpoint_and_credentials_from_env() {
         let c = ClientBuilder::default()
-            .with_env()
-            .build_with(&env(&[
+            .build_in(Some(env(&[
                 ("AWS_DEFAULT_REGION", "eu-west-1"),
                 ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
                 ("AWS_SECRET_ACCESS_KEY", "secret"),
                 ("AWS_SESSION_TOKEN", "token"),
-            ]))
+            ])))
             .unwrap();
         assert_eq!(c.core().config().region, "eu-west-1");
         assert_eq!(
@@ -373,28 +469,26 @@ mod tests {
         assert_eq!(got.session_token(), Some("token"));
 
         let c = ClientBuilder::default()
-            .with_env()
-            .build_with(&env(&[
+            .build_in(Some(env(&[
                 ("AWS_REGION", "us-west-2"),
                 ("AWS_DEFAULT_REGION", "eu-west-1"),
                 ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
                 ("AWS_ENDPOINT_URL_PERSONALIZE_EVENTS", "http://127.0.0.1:2"),
                 ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
                 ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ]))
+            ])))
             .unwrap();
         assert_eq!(c.core().config().region, "us-west-2");
         assert_eq!(c.endpoint_url(), "http://127.0.0.1:2");
 
         let c = ClientBuilder::default()
-            .with_env()
-            .build_with(&env(&[
+            .build_in(Some(env(&[
                 ("AWS_REGION", "us-west-2"),
                 ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
                 ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE"),
                 ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
                 ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ]))
+            ])))
             .unwrap();
         assert_eq!(
             c.endpoint_url(),
@@ -409,16 +503,15 @@ mod tests {
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
         ]);
         let c = ClientBuilder::default()
-            .with_env()
             .region("ap-south-1")
             .credentials(creds())
-            .build_with(&e)
+            .build_in(Some(e.clone()))
             .unwrap();
         assert_eq!(c.core().config().region, "ap-south-1");
         assert_eq!(c.endpoint_url(), "http://127.0.0.1:1");
         let err = ClientBuilder::default()
             .credentials(creds())
-            .build_with(&e)
+            .build_in(None)
             .unwrap_err();
         assert!(err.to_string().contains("no region"), "{err}");
     }
@@ -427,20 +520,19 @@ mod tests {
     fn missing_or_partial_credentials_fail_at_build() {
         let err = ClientBuilder::default()
             .region("us-east-1")
-            .build_with(&env(&[]))
+            .build_in(None)
             .unwrap_err();
         assert!(matches!(err, Error::Credentials { .. }), "{err}");
         let err = ClientBuilder::default()
-            .with_env()
-            .build_with(&env(&[
+            .build_in(Some(env(&[
                 ("AWS_REGION", "us-east-1"),
                 ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
                 ("AWS_SECRET_ACCESS_KEY", "  "),
-            ]))
+            ])))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "credentials from environment: AWS_SECRET_ACCESS_KEY is not set"
+            "credentials from environment: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"
         );
     }
 
@@ -474,11 +566,10 @@ mod tests {
         let e = b().user_agent_suffix("bad\nsuffix").build().unwrap_err();
         assert!(matches!(e, Error::Config(_)), "{e}");
         let e = ClientBuilder::default()
-            .with_env()
-            .build_with(&env(&[
+            .build_in(Some(env(&[
                 ("AWS_REGION", "us-east-1"),
                 ("AWS_USE_FIPS_ENDPOINT", "yes"),
-            ]))
+            ])))
             .unwrap_err();
         assert!(e.to_string().contains("AWS_USE_FIPS_ENDPOINT"), "{e}");
     }

@@ -46,10 +46,14 @@
 //! # Ok::<(), personalize_events_blocking::Error>(())
 //! ```
 //!
-//! [`Client::from_env`] takes the region, credentials and endpoint from the
-//! usual `AWS_*` variables instead. [`Client::put_all`] sends any number of
-//! records in calls of at most 10 and reports the records of each failed
-//! call.
+//! [`Client::from_env`] takes the region, endpoint, retry settings and
+//! credentials from the usual `AWS_*` variables and the shared config files
+//! (`~/.aws/config`, `~/.aws/credentials`) instead, as the AWS CLI does:
+//! profiles, `credential_process`, assumed roles, web identity, container
+//! credentials and EC2 instance metadata all work without code (see
+//! [`ClientBuilder::with_env`] and [`DefaultCredentialsChain`]).
+//! [`Client::put_all`] sends any number of records in calls of at most 10
+//! and reports the records of each failed call.
 //!
 //! # Timeouts
 //!
@@ -77,6 +81,7 @@
 
 mod batch;
 mod builder;
+mod chain;
 mod rng;
 mod transport;
 
@@ -89,7 +94,9 @@ use tracing::field::Empty;
 
 pub use batch::{BatchReport, FailedCall};
 pub use builder::{ClientBuilder, DEFAULT_MAX_RESPONSE_BODY};
+pub use chain::DefaultCredentialsChain;
 pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
+pub use personalize_events_core::config::{ChainTimeouts, Environment};
 pub use personalize_events_core::{
     Action, ActionInteraction, AnyInput, AnyOutput, ClientCore, Credentials, Error, Event, Item,
     MetricAttribution, Operation, Properties, PutActionInteractionsInput,
@@ -135,13 +142,15 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client configured from the environment only (see
-    /// [`ClientBuilder::with_env`] for the variables).
+    /// A client configured from the environment and the shared config files
+    /// only (see [`ClientBuilder::with_env`] for what is read).
     ///
     /// # Errors
     ///
-    /// As [`ClientBuilder::build`]: no region, incomplete credentials, a
-    /// malformed endpoint.
+    /// As [`ClientBuilder::build`]: no region, incomplete environment
+    /// credentials, a malformed config file or endpoint. Credentials from
+    /// other sources are resolved at the first call, whose error names the
+    /// source and the reason.
     pub fn from_env() -> Result<Client, Error> {
         Client::builder().with_env().build()
     }
@@ -253,7 +262,7 @@ impl Client {
     /// The send loop: the core decides, this only does what it says.
     fn drive<I: Operation>(&self, input: I) -> (Result<I::Output, Error>, u32) {
         let inner = &*self.inner;
-        let mut call = match inner.core.call(input, Instant::now(), inner.rng.entropy()) {
+        let mut call = match inner.core.call(&input, Instant::now(), inner.rng.entropy()) {
             Ok(call) => call,
             Err(e) => return (Err(e), 0),
         };

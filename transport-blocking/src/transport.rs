@@ -328,7 +328,7 @@ mod tests {
         )
         .item(personalize_events_core::Item::new("i"));
         let now = std::time::Instant::now();
-        let mut call = core.call(input, now, 1).unwrap();
+        let mut call = core.call(&input, now, 1).unwrap();
         let creds = personalize_events_core::Credentials::new("AKIDEXAMPLE", "s", None);
         match call.poll(now, std::time::SystemTime::now(), &creds, 0.5) {
             personalize_events_core::Poll::Send(s) => http.send(s),

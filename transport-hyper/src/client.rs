@@ -1,6 +1,8 @@
 //! The async client: a pooled hyper 1 client driven by the core's `Call`.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -9,6 +11,9 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use personalize_events_core::config::{
+    ChainTimeouts, ConfigLoader, ConfigOverrides, Environment, FileError,
+};
 use personalize_events_core::endpoint::{self, EndpointParams};
 use personalize_events_core::{
     AnyInput, AnyOutput, ClientConfig, ClientCore, Credentials, Error, Operation, Poll,
@@ -20,6 +25,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use crate::batcher::{Batcher, BatcherConfig};
+use crate::chain::{process_environment, DefaultCredentialsChain};
 use crate::credentials::ProvideCredentials;
 use crate::error_map;
 use crate::rng::Rng;
@@ -94,12 +100,18 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// A client configured from the environment: the region from
-    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), static credentials from
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`,
-    /// and the endpoint from `AWS_ENDPOINT_URL_PERSONALIZE_EVENTS` (or
-    /// `AWS_ENDPOINT_URL`) unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is
-    /// `true`. See [`ClientBuilder::from_env`] to adjust it further.
+    /// A client configured from the environment and the shared config
+    /// files, as the AWS CLI is: region, endpoint, FIPS / dual-stack,
+    /// retries, and credentials from the default chain (environment, web
+    /// identity, profile with `credential_process` or assumed roles,
+    /// container, EC2 instance metadata). See [`ClientBuilder::from_env`]
+    /// for the details and to adjust it further.
+    ///
+    /// # Errors
+    ///
+    /// No region, incomplete environment credentials, a malformed config
+    /// file or endpoint. Credentials from other sources are resolved at the
+    /// first call, whose error names the source and the reason.
     pub fn from_env() -> Result<Client, Error> {
         ClientBuilder::from_env().build()
     }
@@ -190,7 +202,7 @@ where
 
     async fn drive<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
         let inner = &*self.inner;
-        let mut call = inner.core.call(input, now(), inner.rng.next_u128())?;
+        let mut call = inner.core.call(&input, now(), inner.rng.next_u128())?;
         let mut credentials = inner.credentials.provide().await?;
         let result = loop {
             if credentials.expires_within(SystemTime::now(), CREDENTIALS_REFRESH_MARGIN) {
@@ -294,16 +306,26 @@ where
 /// A region and credentials are required; everything else has defaults:
 /// the region's `https` endpoint, the standard retry mode with 3 attempts,
 /// timeouts of 3 s to connect, 10 s per attempt and 30 s per call.
+///
+/// [`ClientBuilder::from_env`] (or [`profile`](Self::profile) /
+/// [`environment`](Self::environment)) takes what code does not set from
+/// the environment and the shared config files, as the AWS CLI does;
+/// values set in code always win.
 #[derive(Clone)]
 pub struct ClientBuilder {
     region: Option<String>,
     endpoint_url: Option<String>,
+    use_fips: Option<bool>,
+    use_dual_stack: Option<bool>,
     credentials: Option<Arc<dyn ProvideCredentials>>,
-    credentials_source: &'static str,
     retry: RetryConfig,
+    retry_set: bool,
     timeouts: Timeouts,
     fill_event_ids: bool,
     pool_idle_timeout: Duration,
+    env: Option<Environment>,
+    profile: Option<String>,
+    chain_timeouts: ChainTimeouts,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -311,11 +333,17 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("region", &self.region)
             .field("endpoint_url", &self.endpoint_url)
+            .field("use_fips", &self.use_fips)
+            .field("use_dual_stack", &self.use_dual_stack)
             .field("credentials", &self.credentials)
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .field("fill_event_ids", &self.fill_event_ids)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
+            // Variable names only, never values.
+            .field("env", &self.env)
+            .field("profile", &self.profile)
+            .field("chain_timeouts", &self.chain_timeouts)
             .finish()
     }
 }
@@ -336,38 +364,75 @@ impl ClientBuilder {
         ClientBuilder {
             region: None,
             endpoint_url: None,
+            use_fips: None,
+            use_dual_stack: None,
             credentials: None,
-            credentials_source: "client builder",
             retry: RetryConfig::default(),
+            retry_set: false,
             timeouts: Timeouts::default(),
             fill_event_ids: true,
             pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+            env: None,
+            profile: None,
+            chain_timeouts: ChainTimeouts::default(),
         }
     }
 
-    /// A builder filled from the environment, as [`Client::from_env`] reads it.
+    /// A builder that takes from this process's environment (read now) and
+    /// the shared config files (read at [`build`](Self::build)) what is not
+    /// set in code, as the AWS CLI and SDKs do:
+    ///
+    /// * the profile: [`profile`](Self::profile), else `AWS_PROFILE`, else
+    ///   `default`, read from `AWS_CONFIG_FILE` (`~/.aws/config`) and
+    ///   `AWS_SHARED_CREDENTIALS_FILE` (`~/.aws/credentials`);
+    /// * the region from `AWS_REGION`, `AWS_DEFAULT_REGION`, then the
+    ///   profile's `region`;
+    /// * the endpoint from `AWS_ENDPOINT_URL_PERSONALIZE_EVENTS`,
+    ///   `AWS_ENDPOINT_URL`, the profile's `services` section
+    ///   (`personalize_events = endpoint_url = ..`), then its
+    ///   `endpoint_url` (all ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
+    ///   or the profile's `ignore_configured_endpoint_urls` is `true`);
+    /// * FIPS and dual-stack from `AWS_USE_FIPS_ENDPOINT` /
+    ///   `AWS_USE_DUALSTACK_ENDPOINT`, then `use_fips_endpoint` /
+    ///   `use_dualstack_endpoint`;
+    /// * retries from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then
+    ///   `max_attempts` / `retry_mode` (unless
+    ///   [`retry_config`](Self::retry_config) is given);
+    /// * credentials, unless given in code, from the default chain
+    ///   ([`DefaultCredentialsChain`]): environment keys, web identity, the
+    ///   profile (keys, `credential_process`, assumed roles), container
+    ///   credentials, EC2 instance metadata. They are resolved at the first
+    ///   call (static keys of the environment at once), cached, and
+    ///   refreshed before they expire.
+    ///
+    /// Empty variables count as unset.
     pub fn from_env() -> Self {
-        Self::from_vars(|name| std::env::var(name).ok())
+        ClientBuilder::new().environment(process_environment())
     }
 
-    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
-        let mut b = ClientBuilder::new();
-        b.credentials_source = "environment";
-        b.region = non_empty(var("AWS_REGION")).or_else(|| non_empty(var("AWS_DEFAULT_REGION")));
-        let ignore_endpoints = non_empty(var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if !ignore_endpoints {
-            b.endpoint_url = non_empty(var("AWS_ENDPOINT_URL_PERSONALIZE_EVENTS"))
-                .or_else(|| non_empty(var("AWS_ENDPOINT_URL")));
-        }
-        if let (Some(id), Some(secret)) = (
-            non_empty(var("AWS_ACCESS_KEY_ID")),
-            non_empty(var("AWS_SECRET_ACCESS_KEY")),
-        ) {
-            let token = non_empty(var("AWS_SESSION_TOKEN"));
-            b.credentials = Some(Arc::new(Credentials::new(id, secret, token)));
-        }
-        b
+    /// Uses this environment snapshot, as [`from_env`](Self::from_env)
+    /// uses the process's; for tests and programs that build their own,
+    /// e.g. `Environment::from_vars([("AWS_REGION", "eu-west-1"), ("HOME", "/home/me")])`.
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// Reads this profile of the shared config files, like the CLI's
+    /// `--profile`: it wins over `AWS_PROFILE`, and the environment's
+    /// credentials variables are then not used. Without
+    /// [`from_env`](Self::from_env) or [`environment`](Self::environment),
+    /// the process's environment is read at [`build`](Self::build).
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
+        self
+    }
+
+    /// Timeouts of the credentials chain's steps: instance metadata (1 s),
+    /// container endpoint (5 s), STS (10 s), `credential_process` (60 s).
+    pub fn credentials_timeouts(mut self, timeouts: ChainTimeouts) -> Self {
+        self.chain_timeouts = timeouts;
+        self
     }
 
     /// The region to sign for and whose endpoint to use.
@@ -376,30 +441,44 @@ impl ClientBuilder {
         self
     }
 
-    /// Static credentials.
+    /// Static credentials (the credentials chain is then never used).
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(Arc::new(credentials));
-        self.credentials_source = "client builder";
         self
     }
 
-    /// A credentials provider, asked once per call.
+    /// A credentials provider, asked once per call (the credentials chain
+    /// is then never used).
     pub fn credentials_provider(mut self, provider: impl ProvideCredentials + 'static) -> Self {
         self.credentials = Some(Arc::new(provider));
-        self.credentials_source = "client builder";
         self
     }
 
     /// A custom endpoint such as `http://127.0.0.1:8080`, instead of the
-    /// region's. Plain `http` is used only when asked for here.
+    /// region's. Plain `http` is used only when configured explicitly
+    /// (here, or as a configured endpoint with [`from_env`](Self::from_env)).
     pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.endpoint_url = Some(url.into());
         self
     }
 
-    /// Retry settings.
+    /// Uses the region's FIPS endpoint.
+    pub fn use_fips(mut self, on: bool) -> Self {
+        self.use_fips = Some(on);
+        self
+    }
+
+    /// Uses the region's dual-stack (IPv4 and IPv6) endpoint.
+    pub fn use_dual_stack(mut self, on: bool) -> Self {
+        self.use_dual_stack = Some(on);
+        self
+    }
+
+    /// Retry settings. Given here, they win over `max_attempts` and
+    /// `retry_mode` from the environment or profile.
     pub fn retry_config(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
+        self.retry_set = true;
         self
     }
 
@@ -423,26 +502,105 @@ impl ClientBuilder {
         self
     }
 
+    /// What was set in code, for the configuration loader.
+    fn overrides(&self) -> ConfigOverrides {
+        let mut o = ConfigOverrides::default();
+        if let Some(p) = &self.profile {
+            o = o.with_profile(p.clone());
+        }
+        if let Some(r) = non_empty(self.region.clone()) {
+            o = o.with_region(r);
+        }
+        if let Some(u) = &self.endpoint_url {
+            o = o.with_endpoint_url(u.clone());
+        }
+        if let Some(b) = self.use_fips {
+            o = o.with_fips(b);
+        }
+        if let Some(b) = self.use_dual_stack {
+            o = o.with_dual_stack(b);
+        }
+        o
+    }
+
     fn parts(self) -> Result<(ClientCore, Arc<dyn ProvideCredentials>, Duration), Error> {
-        let region = non_empty(self.region).ok_or_else(|| {
-            Error::Config("no region: set one with ClientBuilder::region or AWS_REGION".into())
-        })?;
-        let credentials = self.credentials.ok_or_else(|| Error::Credentials {
-            source_name: self.credentials_source.into(),
-            message: if self.credentials_source == "environment" {
-                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set".into()
-            } else {
-                "none given: set them with ClientBuilder::credentials or credentials_provider"
-                    .into()
-            },
-        })?;
+        let env = match (&self.env, &self.profile) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(_)) => Some(process_environment()),
+            (None, None) => None,
+        };
+        let (region, endpoint_url, use_fips, use_dual_stack, retry) = match &env {
+            None => (
+                non_empty(self.region.clone()).ok_or_else(|| {
+                    Error::Config(
+                        "no region: set one with ClientBuilder::region or AWS_REGION".into(),
+                    )
+                })?,
+                self.endpoint_url.clone(),
+                self.use_fips.unwrap_or(false),
+                self.use_dual_stack.unwrap_or(false),
+                self.retry.clone(),
+            ),
+            Some(env) => {
+                let files: HashMap<PathBuf, Result<Vec<u8>, FileError>> =
+                    ConfigLoader::files_needed(env)
+                        .into_iter()
+                        .map(|p| {
+                            let r = std::fs::read(&p).map_err(FileError::from);
+                            (p, r)
+                        })
+                        .collect();
+                let r = ConfigLoader::resolve(env, &files, &self.overrides())?;
+                let region = r.region.ok_or_else(|| {
+                    Error::Config(format!(
+                        "no region: set one with ClientBuilder::region, AWS_REGION, \
+                         AWS_DEFAULT_REGION or `region` in profile `{}`",
+                        r.profile
+                    ))
+                })?;
+                let mut retry = self.retry.clone();
+                if !self.retry_set {
+                    if let Some(n) = r.max_attempts {
+                        retry = retry.with_max_attempts(n);
+                    }
+                    if let Some(m) = r.retry_mode {
+                        retry = retry.with_mode(m);
+                    }
+                }
+                (region, r.endpoint_url, r.use_fips, r.use_dual_stack, retry)
+            }
+        };
+        let credentials: Arc<dyn ProvideCredentials> = match (self.credentials, env) {
+            (Some(c), _) => c,
+            (None, Some(env)) => {
+                let mut chain = DefaultCredentialsChain::new(env)
+                    .timeouts(self.chain_timeouts)
+                    .wait_timeout(self.timeouts.operation);
+                if let Some(p) = &self.profile {
+                    chain = chain.profile(p.clone());
+                }
+                if let Some(r) = non_empty(self.region.clone()) {
+                    chain = chain.region(r);
+                }
+                Arc::new(chain.prepared()?)
+            }
+            (None, None) => {
+                return Err(Error::Credentials {
+                    source_name: "client builder".into(),
+                    message: "none given: set them with ClientBuilder::credentials or \
+                              credentials_provider, or use ClientBuilder::from_env"
+                        .into(),
+                })
+            }
+        };
         let endpoint = endpoint::resolve(&EndpointParams {
             region: Some(region.clone()),
-            endpoint: self.endpoint_url,
-            ..Default::default()
+            endpoint: endpoint_url,
+            use_fips,
+            use_dual_stack,
         })?;
         let mut config = ClientConfig::new(region, endpoint);
-        config.retry = self.retry;
+        config.retry = retry;
         config.timeouts = self.timeouts;
         config.fill_event_ids = self.fill_event_ids;
         Ok((
@@ -488,40 +646,37 @@ impl ClientBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| m.get(k).cloned()
+    /// A builder over a snapshot without home directory (no files read).
+    fn from_vars(pairs: &[(&str, &str)]) -> ClientBuilder {
+        ClientBuilder::new().environment(Environment::from_vars(
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        ))
     }
 
     #[test]
     fn env_region_endpoint_and_credentials() {
-        let b = ClientBuilder::from_vars(vars(&[
+        let b = from_vars(&[
             ("AWS_DEFAULT_REGION", "eu-west-1"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
             ("AWS_ENDPOINT_URL_PERSONALIZE_EVENTS", "http://127.0.0.1:8"),
             ("AWS_ACCESS_KEY_ID", "AKID"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
             ("AWS_SESSION_TOKEN", "token"),
-        ]));
-        assert_eq!(b.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(b.endpoint_url.as_deref(), Some("http://127.0.0.1:8"));
+        ]);
         let (core, _, _) = b.parts().unwrap();
+        assert_eq!(core.config().region, "eu-west-1");
         assert_eq!(core.config().endpoint.authority(), "127.0.0.1:8");
         assert_eq!(core.config().endpoint.scheme(), "http");
 
-        let b = ClientBuilder::from_vars(vars(&[
+        let b = from_vars(&[
             ("AWS_REGION", "us-west-2"),
             ("AWS_DEFAULT_REGION", "eu-west-1"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
             ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
             ("AWS_ACCESS_KEY_ID", "AKID"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
-        ]));
+        ]);
         let (core, _, _) = b.parts().unwrap();
         assert_eq!(core.config().region, "us-west-2");
         assert_eq!(
@@ -532,11 +687,16 @@ mod tests {
 
     #[test]
     fn missing_region_or_credentials_is_an_error() {
-        let e = ClientBuilder::from_vars(vars(&[("AWS_REGION", "us-east-1")]))
+        let e = from_vars(&[("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "AKID")])
             .parts()
             .unwrap_err();
         assert!(matches!(e, Error::Credentials { .. }), "{e}");
-        assert!(e.to_string().contains("AWS_ACCESS_KEY_ID"), "{e}");
+        assert!(e.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{e}");
+        let e = ClientBuilder::new()
+            .region("us-east-1")
+            .parts()
+            .unwrap_err();
+        assert!(matches!(e, Error::Credentials { .. }), "{e}");
         let e = ClientBuilder::new()
             .credentials(Credentials::new("a", "b", None))
             .parts()

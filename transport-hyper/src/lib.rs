@@ -59,6 +59,18 @@
 //! # }
 //! ```
 //!
+//! # Configuration and credentials without code
+//!
+//! [`Client::from_env`] and [`ClientBuilder::from_env`] find the region,
+//! endpoint, FIPS / dual-stack and retry settings in the `AWS_*` variables
+//! and the shared config files (`~/.aws/config`, `~/.aws/credentials`), and
+//! the credentials through the default chain of the AWS CLI and SDKs
+//! ([`DefaultCredentialsChain`]: environment, web identity, profiles with
+//! `credential_process` or assumed roles, ECS/EKS containers, EC2 instance
+//! metadata), cached and refreshed before they expire. With the
+//! `aws-config-adapter` feature, `AwsSdkCredentials` plugs in any provider
+//! of the AWS SDK for Rust (e.g. `aws-config`'s chain, SSO included).
+//!
 //! Calls are traced with [`tracing`]: a `personalize_events.call` span per
 //! call (operation, records, attempts, error) and an `attempt` span per
 //! attempt (attempt number, HTTP status, request id). No credentials and no
@@ -66,15 +78,22 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws-config-adapter")]
+mod aws_adapter;
 mod batcher;
+mod chain;
 mod client;
 mod credentials;
 pub mod error_map;
 mod rng;
 
+#[cfg(feature = "aws-config-adapter")]
+pub use aws_adapter::AwsSdkCredentials;
 pub use batcher::{BatchReport, Batcher, BatcherClosed, BatcherConfig, FailedRecord, RateLimits};
+pub use chain::DefaultCredentialsChain;
 pub use client::{Client, ClientBuilder, DefaultConnector, MAX_RESPONSE_BYTES};
 pub use credentials::{ProvideCredentials, ProvideCredentialsFuture};
+pub use personalize_events_core::config::{ChainTimeouts, Environment};
 
 pub use personalize_events_core as core;
 pub use personalize_events_core::batch::Record;

@@ -7,6 +7,7 @@
 //! cargo run --release -p personalize-events-benches --bin compare -- --quick
 //! cargo run --release -p personalize-events-benches --features official-sdk --bin compare
 //! ```
+#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -66,7 +67,7 @@ fn ours_encode_sign<I: Operation>(
     input: I,
 ) -> http::Request<Vec<u8>> {
     let now = Instant::now();
-    let mut call = core.call(input, now, 1).expect("valid");
+    let mut call = core.call(&input, now, 1).expect("valid");
     match call.poll(now, wall(), &credentials(), 0.5) {
         Poll::Send(s) => s.request,
         _ => unreachable!(),
@@ -79,7 +80,7 @@ fn ours_whole_call<I: Operation>(
 ) -> I::Output {
     let now = Instant::now();
     let creds = credentials();
-    let mut call = core.call(input, now, 1).expect("valid");
+    let mut call = core.call(&input, now, 1).expect("valid");
     loop {
         match call.poll(now, wall(), &creds, 0.5) {
             Poll::Send(s) => {

@@ -41,7 +41,7 @@ pub fn signed_at<I: Operation>(
     wall: SystemTime,
 ) -> Request<Vec<u8>> {
     let core = client(url);
-    let mut call = core.call(input, Instant::now(), 42).expect("valid input");
+    let mut call = core.call(&input, Instant::now(), 42).expect("valid input");
     match call.poll(Instant::now(), wall, credentials, 0.0) {
         Poll::Send(s) => s.request,
         other => panic!("expected a request to send, got {other:?}"),

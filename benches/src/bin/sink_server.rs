@@ -1,0 +1,77 @@
+//! A keep-alive HTTP/1.1 server on 127.0.0.1 that reads each request and
+//! answers 200 with an empty body and a request id: the cheapest possible
+//! peer, so a throughput run measures the client. Prints its URL on the
+//! first line of stdout; stops after `--seconds N` (default 120) or when
+//! stdin closes.
+#![forbid(unsafe_code)]
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+fn main() {
+    let seconds: u64 = std::env::args()
+        .skip_while(|a| a != "--seconds")
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(120);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("http://{}", listener.local_addr().expect("addr"));
+        let serve = async {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(async move {
+                    let service =
+                        service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                            let _ = req.into_body().collect().await;
+                            Ok::<_, Infallible>(
+                                hyper::Response::builder()
+                                    .status(200)
+                                    .header(
+                                        "x-amzn-requestid",
+                                        "00000000-0000-4000-8000-000000000000",
+                                    )
+                                    .body(Empty::<Bytes>::new())
+                                    .expect("response"),
+                            )
+                        });
+                    let _ = http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        };
+        let stdin_closed = tokio::task::spawn_blocking(|| {
+            let mut s = String::new();
+            while std::io::stdin()
+                .read_line(&mut s)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {
+                s.clear();
+            }
+        });
+        tokio::select! {
+            _ = serve => {}
+            _ = tokio::time::sleep(Duration::from_secs(seconds)) => {}
+            _ = stdin_closed => {}
+        }
+    });
+}

@@ -1,0 +1,490 @@
+//! The default credentials chain driven with blocking IO, and its cache.
+//!
+//! The chain itself (which sources, in which order, what they answer) is
+//! the core's sans-IO [`CredentialsChain`]; this module only performs the
+//! IO it asks for: files with `std::fs`, HTTP with a ureq agent (one
+//! attempt, the step's timeout), a `credential_process` with
+//! `std::process` (killed when its time is up).
+
+use std::fmt;
+use std::io::Read;
+use std::net::IpAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use personalize_events_core::config::{
+    CacheLookup, ChainStep, ChainTimeouts, CredentialsCache, CredentialsChain, Environment,
+    FileError, ProcessOutput,
+};
+use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
+
+/// The largest answer read from a credentials endpoint or STS.
+const MAX_ANSWER: u64 = 64 * 1024;
+
+/// The most steps one resolution may take (a guard, far above any chain).
+const MAX_STEPS: usize = 256;
+
+/// How long a caller waiting for another caller's refresh sleeps between
+/// looks at the cache.
+const WAIT_POLL: Duration = Duration::from_millis(5);
+
+/// The default wait for another caller's refresh (the default operation
+/// timeout).
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// A snapshot of this process's environment (variables that are not
+/// UTF-8 are left out).
+pub(crate) fn process_environment() -> Environment {
+    Environment::from_vars(
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+    )
+}
+
+/// The default credentials chain of the AWS CLI and SDKs, with the
+/// credentials it finds cached and refreshed ahead of expiry.
+///
+/// Sources, in order: the environment (`AWS_ACCESS_KEY_ID`, ...), web
+/// identity (`AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN`), the
+/// profile of the shared files (static keys, `credential_process`,
+/// `role_arn` with `source_profile` / `credential_source` /
+/// `web_identity_token_file`), ECS / EKS container credentials and EC2
+/// instance metadata (IMDSv2). See
+/// [`personalize_events_core::config::CredentialsChain`].
+///
+/// Temporary credentials are refreshed 5 minutes before they expire, by one
+/// caller only, even when many threads need them at the same moment: the
+/// others keep using the old credentials while they are valid, or wait (at
+/// most [`wait_timeout`](Self::wait_timeout)). Clones share the cache.
+///
+/// [`ClientBuilder::with_env`](crate::ClientBuilder::with_env) uses it
+/// when no credentials are given in code; it can also be given explicitly:
+///
+/// ```no_run
+/// use personalize_events_blocking::{Client, DefaultCredentialsChain};
+///
+/// let chain = DefaultCredentialsChain::from_env().profile("analytics");
+/// let client = Client::builder()
+///     .region("eu-west-1")
+///     .credentials_provider(move || chain.provide())
+///     .build()?;
+/// # Ok::<(), personalize_events_blocking::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct DefaultCredentialsChain {
+    env: Arc<Environment>,
+    profile: Option<String>,
+    region: Option<String>,
+    timeouts: ChainTimeouts,
+    wait: Duration,
+    cache: CredentialsCache,
+    io: ChainIo,
+}
+
+impl fmt::Debug for DefaultCredentialsChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DefaultCredentialsChain")
+            .field("env", &self.env)
+            .field("profile", &self.profile)
+            .field("region", &self.region)
+            .field("timeouts", &self.timeouts)
+            .field("wait", &self.wait)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DefaultCredentialsChain {
+    /// A chain over this process's environment, read now.
+    pub fn from_env() -> Self {
+        DefaultCredentialsChain::new(process_environment())
+    }
+
+    /// A chain over an environment snapshot (tests, or a program that
+    /// builds its own).
+    pub fn new(env: Environment) -> Self {
+        DefaultCredentialsChain {
+            env: Arc::new(env),
+            profile: None,
+            region: None,
+            timeouts: ChainTimeouts::default(),
+            wait: DEFAULT_WAIT,
+            cache: CredentialsCache::new(),
+            io: ChainIo::new(),
+        }
+    }
+
+    /// Reads this profile instead of `AWS_PROFILE` / `default`; like the
+    /// CLI's `--profile`, the environment's keys and web identity variables
+    /// are then skipped.
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into()).filter(|p| !p.trim().is_empty());
+        self
+    }
+
+    /// The region for STS calls (else `AWS_REGION`, `AWS_DEFAULT_REGION`,
+    /// the profile's `region`, or the global endpoint).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into()).filter(|r| !r.is_empty());
+        self
+    }
+
+    /// Timeouts of the chain's steps (instance metadata, container
+    /// endpoint, STS, `credential_process`).
+    pub fn timeouts(mut self, timeouts: ChainTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// How long a caller waits while another one refreshes and no valid
+    /// credentials are cached (default 30 s); then it fails.
+    pub fn wait_timeout(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Credentials to sign with: the cached ones, or fresh ones when none
+    /// are cached or they expire within 5 minutes.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Credentials` naming the source and the reason when the chain
+    /// finds no credentials or a configured source fails (and no valid
+    /// credentials are cached), or when another caller's refresh takes
+    /// longer than the wait timeout; `Error::Config` for a chain misuse.
+    pub fn provide(&self) -> Result<Credentials, Error> {
+        let deadline = Instant::now() + self.wait;
+        loop {
+            match self.cache.get(SystemTime::now()) {
+                CacheLookup::Ready(c) => return Ok(c),
+                CacheLookup::Refresh(ticket) => {
+                    let had_old = ticket.current().is_some();
+                    let result = self.resolve();
+                    let failed = result.as_ref().err().cloned();
+                    let out = ticket.complete(result, SystemTime::now());
+                    if let (Some(e), true) = (failed, out.is_ok()) {
+                        tracing::warn!(
+                            error = %e,
+                            "refreshing credentials failed; the current ones are still valid"
+                        );
+                    } else if out.is_ok() && had_old {
+                        tracing::debug!("credentials refreshed");
+                    }
+                    return out;
+                }
+                CacheLookup::Wait => {
+                    if Instant::now() >= deadline {
+                        return Err(Error::Credentials {
+                            source_name: "credentials cache".into(),
+                            message: format!(
+                                "another call has been refreshing the credentials for more than {} ms",
+                                self.wait.as_millis()
+                            ),
+                        });
+                    }
+                    thread::sleep(WAIT_POLL);
+                }
+            }
+        }
+    }
+
+    /// Forgets the cached credentials, so that the next call resolves them
+    /// again.
+    pub fn invalidate(&self) {
+        self.cache.invalidate();
+    }
+
+    /// How many times the chain has stored new credentials.
+    pub fn refreshes(&self) -> u64 {
+        self.cache.generation()
+    }
+
+    /// The chain with static credentials from the environment already in
+    /// the cache, or their error (no IO: only the first step is taken).
+    pub(crate) fn prepared(mut self) -> Result<Self, Error> {
+        let mut chain = self.chain();
+        match chain.poll(SystemTime::now()) {
+            ChainStep::Done(Ok(c)) => {
+                self.cache = CredentialsCache::with_credentials(c);
+                Ok(self)
+            }
+            ChainStep::Done(Err(e)) => Err(e),
+            _ => Ok(self),
+        }
+    }
+
+    fn chain(&self) -> CredentialsChain {
+        CredentialsChain::new(&self.env, self.profile.as_deref())
+            .with_region(self.region.as_deref())
+            .with_timeouts(self.timeouts)
+    }
+
+    /// Runs the chain once, to the end.
+    fn resolve(&self) -> Result<Credentials, Error> {
+        let mut chain = self.chain();
+        tracing::debug!(profile = chain.profile_name(), "resolving credentials");
+        for _ in 0..MAX_STEPS {
+            match chain.poll(SystemTime::now()) {
+                ChainStep::ReadFile(path) => {
+                    tracing::trace!(path = %path.display(), "credentials chain reads a file");
+                    let r = std::fs::read(&path).map_err(FileError::from);
+                    chain.handle_file(&path, r);
+                }
+                ChainStep::Http { request, timeout } => {
+                    tracing::trace!(
+                        method = %request.method(),
+                        uri = %request.uri(),
+                        "credentials chain sends a request"
+                    );
+                    chain.handle_http(self.io.send(request, timeout));
+                }
+                ChainStep::RunProcess { command, timeout } => {
+                    tracing::trace!("credentials chain runs credential_process");
+                    chain.handle_process(run_process(&command, timeout));
+                }
+                ChainStep::Done(result) => {
+                    match &result {
+                        Ok(c) => tracing::debug!(
+                            expires = c.expires_at().is_some(),
+                            "credentials resolved"
+                        ),
+                        Err(e) => tracing::debug!(error = %e, "no credentials"),
+                    }
+                    return result;
+                }
+            }
+        }
+        Err(Error::Config(format!(
+            "credentials chain: not done after {MAX_STEPS} steps"
+        )))
+    }
+}
+
+/// The HTTP side of the chain: ureq agents that report any status as a
+/// response. Instance metadata and container endpoints (link-local or
+/// loopback addresses) are reached directly, STS through the environment's
+/// proxy if any.
+#[derive(Clone)]
+struct ChainIo {
+    direct: ureq::Agent,
+    proxied: ureq::Agent,
+}
+
+impl ChainIo {
+    fn new() -> Self {
+        let agent = |proxy: bool| {
+            let mut b = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .https_only(false)
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .user_agent(USER_AGENT_VALUE)
+                .max_idle_connections(4)
+                .max_idle_connections_per_host(1);
+            if !proxy {
+                b = b.proxy(None);
+            }
+            ureq::Agent::new_with_config(b.build())
+        };
+        ChainIo {
+            direct: agent(false),
+            proxied: agent(true),
+        }
+    }
+
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let agent = if is_local(request.uri()) {
+            &self.direct
+        } else {
+            &self.proxied
+        };
+        let request = agent
+            .configure_request(request)
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout))
+            .build();
+        let response = agent.run(request).map_err(crate::transport::map_error)?;
+        let (parts, body) = response.into_parts();
+        let mut bytes = Vec::new();
+        body.into_reader()
+            .take(MAX_ANSWER)
+            .read_to_end(&mut bytes)
+            .map_err(|e| crate::transport::map_error(ureq::Error::from(e)))?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+/// Whether the URI's host is a loopback or link-local address (instance
+/// metadata, container endpoints), never sent through a proxy.
+fn is_local(uri: &http::Uri) -> bool {
+    let Some(host) = uri.host() else { return false };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local(),
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.segments()[..2] == [0xfd00, 0x0ec2]
+        }
+        Err(_) => false,
+    }
+}
+
+/// Runs `command` through the shell, stdin inherited and the output
+/// captured (read on threads, so that a chatty process never blocks), and
+/// kills it when `timeout` passes.
+pub(crate) fn run_process(command: &str, timeout: Duration) -> Result<ProcessOutput, Error> {
+    let mut cmd = shell(command);
+    cmd.stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::transport(
+            TransportErrorKind::Other,
+            format!("cannot start the shell: {e}"),
+        )
+    })?;
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.by_ref().take(MAX_ANSWER).read_to_end(&mut v);
+                // Drain the rest so the process never blocks on a full pipe.
+                let _ = std::io::copy(&mut p, &mut std::io::sink());
+            }
+            v
+        })
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::transport(
+                    TransportErrorKind::Other,
+                    format!("cannot wait for credential_process: {e}"),
+                ));
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            // The reader threads end when the last holder of the pipes
+            // (possibly a grandchild) exits; nobody waits for them.
+            return Err(Error::transport(
+                TransportErrorKind::Timeout,
+                format!(
+                    "credential_process still running after {} ms; killed",
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    };
+    Ok(ProcessOutput {
+        status: status.code(),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+#[cfg(not(windows))]
+fn shell(command: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c").arg(command);
+    c
+}
+
+#[cfg(windows)]
+fn shell(command: &str) -> Command {
+    let mut c = Command::new("cmd");
+    c.arg("/C").arg(command);
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_hosts_skip_the_proxy() {
+        for (u, local) in [
+            ("http://169.254.169.254/latest/api/token", true),
+            ("http://169.254.170.2/v2/credentials/x", true),
+            ("http://[fd00:ec2::254]/latest", true),
+            ("http://127.0.0.1:9/", true),
+            ("http://localhost:9/", true),
+            ("http://[::1]:9/", true),
+            ("https://sts.us-east-1.amazonaws.com/", false),
+            ("https://10.0.0.1/", false),
+        ] {
+            assert_eq!(is_local(&u.parse().unwrap()), local, "{u}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn process_output_status_and_timeout() {
+        let out =
+            run_process("printf out; printf err >&2; exit 3", Duration::from_secs(5)).unwrap();
+        assert_eq!(out.status, Some(3));
+        assert_eq!(out.stdout, b"out");
+        assert_eq!(out.stderr, b"err");
+        let started = Instant::now();
+        let e = run_process("sleep 5", Duration::from_millis(200)).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(
+            matches!(
+                e,
+                Error::Transport {
+                    kind: TransportErrorKind::Timeout,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn env_credentials_are_taken_without_io() {
+        let env = Environment::from_vars([
+            ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+            ("AWS_SECRET_ACCESS_KEY", "env-secret"),
+        ]);
+        let chain = DefaultCredentialsChain::new(env).prepared().unwrap();
+        assert_eq!(chain.provide().unwrap().access_key_id(), "AKIDENV");
+        let env = Environment::from_vars([("AWS_ACCESS_KEY_ID", "AKIDENV")]);
+        let e = DefaultCredentialsChain::new(env).prepared().unwrap_err();
+        assert!(e.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{e}");
+    }
+}

@@ -1,0 +1,575 @@
+//! The default credentials chain driven with Tokio, and the single-flight
+//! cache in front of it.
+//!
+//! The chain itself (which sources, in which order, what they answer) is
+//! the core's sans-IO [`CredentialsChain`]; this module only performs the
+//! IO it asks for: files with `tokio::fs`, HTTP with a hyper client (one
+//! attempt, body collected, `tokio::time::timeout`), a
+//! `credential_process` with `tokio::process` (killed on timeout or when
+//! the future is dropped).
+
+use std::fmt;
+use std::future::Future;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use personalize_events_core::config::{
+    CacheLookup, ChainStep, ChainTimeouts, CredentialsCache, CredentialsChain, Environment,
+    FileError, ProcessOutput, RefreshTicket,
+};
+use personalize_events_core::{Credentials, Error, TransportErrorKind};
+use tokio::sync::Notify;
+
+use crate::credentials::{ProvideCredentials, ProvideCredentialsFuture};
+use crate::error_map;
+
+/// The largest answer read from a credentials endpoint or STS.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// The most steps one resolution may take (a guard, far above any chain).
+const MAX_STEPS: usize = 256;
+
+/// The default wait for another caller's refresh (the default operation
+/// timeout).
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// A snapshot of this process's environment (variables that are not
+/// UTF-8 are left out).
+pub(crate) fn process_environment() -> Environment {
+    Environment::from_vars(
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+    )
+}
+
+/// Cached credentials refreshed by one caller at a time: the others use the
+/// old credentials while they are valid, or wait on a [`Notify`] (at most
+/// `wait`).
+pub(crate) struct SingleFlight {
+    cache: CredentialsCache,
+    notify: Arc<Notify>,
+    wait: Duration,
+}
+
+impl fmt::Debug for SingleFlight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SingleFlight")
+            .field("cache", &self.cache)
+            .field("wait", &self.wait)
+            .finish()
+    }
+}
+
+/// The refresh in progress: dropping it (completed, failed, panicked or
+/// cancelled) releases the ticket first, then wakes the waiters, so that
+/// one of them takes over when the refresh did not finish.
+struct Refreshing {
+    ticket: Option<RefreshTicket>,
+    notify: Arc<Notify>,
+}
+
+impl Drop for Refreshing {
+    fn drop(&mut self) {
+        drop(self.ticket.take());
+        self.notify.notify_waiters();
+    }
+}
+
+impl SingleFlight {
+    pub(crate) fn new(cache: CredentialsCache, wait: Duration) -> Self {
+        SingleFlight {
+            cache,
+            notify: Arc::new(Notify::new()),
+            wait,
+        }
+    }
+
+    pub(crate) fn cache(&self) -> &CredentialsCache {
+        &self.cache
+    }
+
+    /// Cached credentials, or the result of `refresh` run by this caller
+    /// when it is its turn.
+    pub(crate) async fn get<F, Fut>(&self, source: &str, refresh: F) -> Result<Credentials, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Credentials, Error>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        let mut refresh = Some(refresh);
+        loop {
+            // Registered before looking, so that a refresh ending between the
+            // look and the wait still wakes this caller.
+            let notified = self.notify.notified();
+            match self.cache.get(SystemTime::now()) {
+                CacheLookup::Ready(c) => return Ok(c),
+                CacheLookup::Refresh(ticket) => {
+                    let had_old = ticket.current().is_some();
+                    let mut guard = Refreshing {
+                        ticket: Some(ticket),
+                        notify: Arc::clone(&self.notify),
+                    };
+                    let Some(refresh) = refresh.take() else {
+                        return Err(Error::Config(format!(
+                            "{source}: asked to refresh twice in one call"
+                        )));
+                    };
+                    let result = refresh().await;
+                    let failed = result.as_ref().err().cloned();
+                    let ticket = guard.ticket.take();
+                    let out = match ticket {
+                        Some(t) => t.complete(result, SystemTime::now()),
+                        None => result,
+                    };
+                    drop(guard);
+                    if let (Some(e), true) = (failed, out.is_ok()) {
+                        tracing::warn!(
+                            error = %e,
+                            "refreshing credentials failed; the current ones are still valid"
+                        );
+                    } else if out.is_ok() && had_old {
+                        tracing::debug!("credentials refreshed");
+                    }
+                    return out;
+                }
+                CacheLookup::Wait => {
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        return Err(Error::Credentials {
+                            source_name: source.to_string(),
+                            message: format!(
+                                "another call has been refreshing the credentials for more than {} ms",
+                                self.wait.as_millis()
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The default credentials chain of the AWS CLI and SDKs, with the
+/// credentials it finds cached and refreshed ahead of expiry.
+///
+/// Sources, in order: the environment (`AWS_ACCESS_KEY_ID`, ...), web
+/// identity (`AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN`), the
+/// profile of the shared files (static keys, `credential_process`,
+/// `role_arn` with `source_profile` / `credential_source` /
+/// `web_identity_token_file`), ECS / EKS container credentials and EC2
+/// instance metadata (IMDSv2). See
+/// [`personalize_events_core::config::CredentialsChain`].
+///
+/// Temporary credentials are refreshed 5 minutes before they expire, by one
+/// task only, even when many calls need them at the same moment: the others
+/// keep using the old credentials while they are valid, or wait (at most
+/// [`wait_timeout`](Self::wait_timeout)). Dropping the refreshing call's
+/// future hands the refresh to a waiting one. Clones share the cache.
+///
+/// [`ClientBuilder::from_env`](crate::ClientBuilder::from_env) uses it when
+/// no credentials are given in code; it can also be given explicitly:
+///
+/// ```no_run
+/// use personalize_events_hyper::{Client, DefaultCredentialsChain};
+///
+/// let client = Client::builder()
+///     .region("eu-west-1")
+///     .credentials_provider(DefaultCredentialsChain::from_env().profile("analytics"))
+///     .build()?;
+/// # Ok::<(), personalize_events_hyper::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct DefaultCredentialsChain {
+    env: Arc<Environment>,
+    profile: Option<String>,
+    region: Option<String>,
+    timeouts: ChainTimeouts,
+    flight: Arc<SingleFlight>,
+    http: ChainHttp,
+}
+
+impl fmt::Debug for DefaultCredentialsChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DefaultCredentialsChain")
+            .field("env", &self.env)
+            .field("profile", &self.profile)
+            .field("region", &self.region)
+            .field("timeouts", &self.timeouts)
+            .field("cache", &self.flight)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DefaultCredentialsChain {
+    /// A chain over this process's environment, read now.
+    pub fn from_env() -> Self {
+        DefaultCredentialsChain::new(process_environment())
+    }
+
+    /// A chain over an environment snapshot (tests, or a program that
+    /// builds its own).
+    pub fn new(env: Environment) -> Self {
+        DefaultCredentialsChain {
+            env: Arc::new(env),
+            profile: None,
+            region: None,
+            timeouts: ChainTimeouts::default(),
+            flight: Arc::new(SingleFlight::new(CredentialsCache::new(), DEFAULT_WAIT)),
+            http: ChainHttp::new(),
+        }
+    }
+
+    /// Reads this profile instead of `AWS_PROFILE` / `default`; like the
+    /// CLI's `--profile`, the environment's keys and web identity variables
+    /// are then skipped.
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into()).filter(|p| !p.trim().is_empty());
+        self
+    }
+
+    /// The region for STS calls (else `AWS_REGION`, `AWS_DEFAULT_REGION`,
+    /// the profile's `region`, or the global endpoint).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into()).filter(|r| !r.is_empty());
+        self
+    }
+
+    /// Timeouts of the chain's steps (instance metadata, container
+    /// endpoint, STS, `credential_process`).
+    pub fn timeouts(mut self, timeouts: ChainTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// How long a call waits while another one refreshes and no valid
+    /// credentials are cached (default 30 s); then it fails. Set it before
+    /// cloning: it makes a new, empty cache.
+    pub fn wait_timeout(mut self, wait: Duration) -> Self {
+        self.flight = Arc::new(SingleFlight::new(self.flight.cache().clone(), wait));
+        self
+    }
+
+    /// Forgets the cached credentials, so that the next call resolves them
+    /// again.
+    pub fn invalidate(&self) {
+        self.flight.cache().invalidate();
+    }
+
+    /// How many times the chain has stored new credentials.
+    pub fn refreshes(&self) -> u64 {
+        self.flight.cache().generation()
+    }
+
+    /// The chain with static credentials from the environment already in
+    /// the cache, or their error (no IO: only the first step is taken).
+    pub(crate) fn prepared(mut self) -> Result<Self, Error> {
+        let mut chain = self.chain();
+        match chain.poll(SystemTime::now()) {
+            ChainStep::Done(Ok(c)) => {
+                self.flight = Arc::new(SingleFlight::new(
+                    CredentialsCache::with_credentials(c),
+                    self.flight.wait,
+                ));
+                Ok(self)
+            }
+            ChainStep::Done(Err(e)) => Err(e),
+            _ => Ok(self),
+        }
+    }
+
+    fn chain(&self) -> CredentialsChain {
+        CredentialsChain::new(&self.env, self.profile.as_deref())
+            .with_region(self.region.as_deref())
+            .with_timeouts(self.timeouts)
+    }
+
+    /// Runs the chain once, to the end.
+    async fn resolve(&self) -> Result<Credentials, Error> {
+        let mut chain = self.chain();
+        tracing::debug!(profile = chain.profile_name(), "resolving credentials");
+        for _ in 0..MAX_STEPS {
+            match chain.poll(SystemTime::now()) {
+                ChainStep::ReadFile(path) => {
+                    tracing::trace!(path = %path.display(), "credentials chain reads a file");
+                    let r = tokio::fs::read(&path).await.map_err(FileError::from);
+                    chain.handle_file(&path, r);
+                }
+                ChainStep::Http { request, timeout } => {
+                    tracing::trace!(
+                        method = %request.method(),
+                        uri = %request.uri(),
+                        "credentials chain sends a request"
+                    );
+                    chain.handle_http(self.http.send(request, timeout).await);
+                }
+                ChainStep::RunProcess { command, timeout } => {
+                    tracing::trace!("credentials chain runs credential_process");
+                    chain.handle_process(run_process(&command, timeout).await);
+                }
+                ChainStep::Done(result) => {
+                    match &result {
+                        Ok(c) => tracing::debug!(
+                            expires = c.expires_at().is_some(),
+                            "credentials resolved"
+                        ),
+                        Err(e) => tracing::debug!(error = %e, "no credentials"),
+                    }
+                    return result;
+                }
+            }
+        }
+        Err(Error::Config(format!(
+            "credentials chain: not done after {MAX_STEPS} steps"
+        )))
+    }
+}
+
+impl ProvideCredentials for DefaultCredentialsChain {
+    fn provide(&self) -> ProvideCredentialsFuture<'_> {
+        Box::pin(self.flight.get("credentials cache", || self.resolve()))
+    }
+}
+
+/// The HTTP side of the chain: a hyper client (http for instance metadata
+/// and container endpoints, https for STS) keeping no idle connection.
+#[derive(Clone)]
+struct ChainHttp {
+    client: Result<
+        hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+        String,
+    >,
+}
+
+impl ChainHttp {
+    fn new() -> Self {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        let client = HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map(|b| {
+                let https = b.https_or_http().enable_http1().wrap_connector(http);
+                hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+                    .pool_timer(TokioTimer::new())
+                    .timer(TokioTimer::new())
+                    .pool_max_idle_per_host(0)
+                    .build(https)
+            })
+            .map_err(|e| format!("TLS configuration: {e}"));
+        ChainHttp { client }
+    }
+
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|e| Error::transport(TransportErrorKind::Other, e.clone()))?;
+        let request = request.map(|b| Full::new(Bytes::from(b)));
+        let exchange = async {
+            let response = client
+                .request(request)
+                .await
+                .map_err(|e| error_map::from_client_error(&e))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_ANSWER)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<LengthLimitError>().is_some() {
+                        Error::transport(
+                            TransportErrorKind::Other,
+                            format!("answer larger than {MAX_ANSWER} bytes"),
+                        )
+                    } else {
+                        error_map::from_body_error(&*e)
+                    }
+                })?
+                .to_bytes();
+            Ok(http::Response::from_parts(parts, body.to_vec()))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::transport(
+                TransportErrorKind::Timeout,
+                format!("no complete response within {} ms", timeout.as_millis()),
+            )),
+        }
+    }
+}
+
+/// Runs `command` through the shell, stdin inherited and the output
+/// captured; killed when `timeout` passes (or when this future is dropped).
+pub(crate) async fn run_process(command: &str, timeout: Duration) -> Result<ProcessOutput, Error> {
+    let mut cmd = shell(command);
+    cmd.stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| {
+        Error::transport(
+            TransportErrorKind::Other,
+            format!("cannot start the shell: {e}"),
+        )
+    })?;
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => Ok(ProcessOutput {
+            status: out.status.code(),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }),
+        Ok(Err(e)) => Err(Error::transport(
+            TransportErrorKind::Other,
+            format!("cannot read the output of credential_process: {e}"),
+        )),
+        // The dropped future drops the child, which kills it.
+        Err(_) => Err(Error::transport(
+            TransportErrorKind::Timeout,
+            format!(
+                "credential_process still running after {} ms; killed",
+                timeout.as_millis()
+            ),
+        )),
+    }
+}
+
+#[cfg(not(windows))]
+fn shell(command: &str) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new("sh");
+    c.arg("-c").arg(command);
+    c
+}
+
+#[cfg(windows)]
+fn shell(command: &str) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new("cmd");
+    c.arg("/C").arg(command);
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn temp(n: u32, secs: u64) -> Credentials {
+        Credentials::new(format!("AK{n}"), "SECRET", Some("TOKEN".into()))
+            .with_expiry(SystemTime::now() + Duration::from_secs(secs))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_refresh_once() {
+        let flight = Arc::new(SingleFlight::new(CredentialsCache::new(), DEFAULT_WAIT));
+        let refreshes = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let flight = flight.clone();
+            let refreshes = refreshes.clone();
+            tasks.push(tokio::spawn(async move {
+                flight
+                    .get("test", || async {
+                        refreshes.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok(temp(1, 3600))
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().access_key_id(), "AK1");
+        }
+        assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn cancelled_refresh_hands_over_to_a_waiter() {
+        let flight = Arc::new(SingleFlight::new(CredentialsCache::new(), DEFAULT_WAIT));
+        let f = flight.clone();
+        let stuck = tokio::spawn(async move {
+            f.get("test", std::future::pending::<Result<Credentials, Error>>)
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let f = flight.clone();
+        let waiter =
+            tokio::spawn(async move { f.get("test", || async { Ok(temp(2, 3600)) }).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished());
+        stuck.abort();
+        let c = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the waiter took over")
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.access_key_id(), "AK2");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_is_bounded() {
+        let flight = Arc::new(SingleFlight::new(
+            CredentialsCache::new(),
+            Duration::from_millis(100),
+        ));
+        let f = flight.clone();
+        let _stuck = tokio::spawn(async move {
+            f.get("test", std::future::pending::<Result<Credentials, Error>>)
+                .await
+        });
+        tokio::task::yield_now().await;
+        let e = flight
+            .get("credentials cache", || async { Ok(temp(3, 3600)) })
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("more than 100 ms"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn process_output_status_and_timeout() {
+        let out = run_process("printf out; printf err >&2; exit 3", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(out.status, Some(3));
+        assert_eq!(out.stdout, b"out");
+        assert_eq!(out.stderr, b"err");
+        let started = std::time::Instant::now();
+        let e = run_process("sleep 5", Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(
+            matches!(
+                e,
+                Error::Transport {
+                    kind: TransportErrorKind::Timeout,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn env_credentials_are_taken_without_io() {
+        let env = Environment::from_vars([
+            ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+            ("AWS_SECRET_ACCESS_KEY", "env-secret"),
+        ]);
+        let chain = DefaultCredentialsChain::new(env).prepared().unwrap();
+        assert_eq!(
+            chain.flight.cache().current().unwrap().access_key_id(),
+            "AKIDENV"
+        );
+        let env = Environment::from_vars([("AWS_ACCESS_KEY_ID", "AKIDENV")]);
+        let e = DefaultCredentialsChain::new(env).prepared().unwrap_err();
+        assert!(e.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{e}");
+    }
+}
