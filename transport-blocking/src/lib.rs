@@ -82,6 +82,7 @@
 mod batch;
 mod builder;
 mod chain;
+mod resolver;
 mod rng;
 mod transport;
 
@@ -163,6 +164,23 @@ impl Client {
     /// The endpoint requests go to.
     pub fn endpoint_url(&self) -> &str {
         self.inner.core.config().endpoint.url()
+    }
+
+    /// Asks the client's credentials provider once, as a call would before
+    /// its first attempt, and returns what it gives.
+    ///
+    /// Useful to report missing or broken credentials before any work is
+    /// done: with [`ClientBuilder::with_env`] and no credentials given in
+    /// code, this runs the [`DefaultCredentialsChain`] (files, HTTP,
+    /// `credential_process`) and caches its answer, so the calls that
+    /// follow sign with it until it nears expiry.
+    ///
+    /// # Errors
+    ///
+    /// The provider's error: `Error::Credentials` naming the source and the
+    /// reason when no credentials are found or a configured source fails.
+    pub fn resolve_credentials(&self) -> Result<Credentials, Error> {
+        (self.inner.credentials)()
     }
 
     /// Records item interaction events (`PutEvents`, up to 10 events of one
@@ -343,6 +361,53 @@ mod tests {
         let e = client.put_events(input).unwrap_err();
         assert!(matches!(e, Error::Credentials { .. }), "{e}");
         assert!(asked.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn resolve_credentials_asks_the_provider() {
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = asked.clone();
+        let client = Client::builder()
+            .region("us-east-1")
+            .credentials_provider(move || {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(Credentials::new("AKIDEXAMPLE", "secret", None))
+            })
+            .build()
+            .unwrap();
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let c = client.resolve_credentials().unwrap();
+        assert_eq!(c.access_key_id(), "AKIDEXAMPLE");
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // The default chain, over an environment snapshot.
+        let client = Client::builder()
+            .environment(Environment::from_vars([
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+                ("AWS_SECRET_ACCESS_KEY", "env-secret"),
+            ]))
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.resolve_credentials().unwrap().access_key_id(),
+            "AKIDENV"
+        );
+
+        // A failing provider's error, as is.
+        let client = Client::builder()
+            .region("us-east-1")
+            .credentials_provider(|| {
+                Err(Error::Credentials {
+                    source_name: "test".into(),
+                    message: "none here".into(),
+                })
+            })
+            .build()
+            .unwrap();
+        let e = client.resolve_credentials().unwrap_err();
+        assert!(matches!(e, Error::Credentials { .. }), "{e}");
+        assert!(e.to_string().contains("none here"), "{e}");
     }
 
     #[test]

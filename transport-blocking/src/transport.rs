@@ -45,7 +45,11 @@ impl Http {
             .max_idle_connections_per_host(IDLE_PER_HOST)
             .build();
         Http {
-            agent: ureq::Agent::new_with_config(config),
+            agent: ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::new(),
+                crate::resolver::CachingResolver::default(),
+            ),
             max_body,
         }
     }
