@@ -1,25 +1,27 @@
 //! [`ClientBuilder`]: a client from code, from the environment and the
 //! shared config files, or both.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use personalize_events_core::config::{
-    ChainTimeouts, ConfigLoader, ConfigOverrides, Environment, FileError,
+    BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
 };
-use personalize_events_core::endpoint::{self, EndpointParams};
-use personalize_events_core::{
-    ClientConfig, ClientCore, Credentials, Error, RetryConfig, Timeouts, USER_AGENT_VALUE,
-};
+use personalize_events_core::{Credentials, Error, RetryConfig, Timeouts};
 
 use crate::chain::{process_environment, DefaultCredentialsChain};
 use crate::{Client, CredentialsProvider, Inner};
 
 /// The default largest response body read, in bytes (1 MiB).
 pub const DEFAULT_MAX_RESPONSE_BODY: usize = 1 << 20;
+
+/// This transport's wording of the build errors naming its methods.
+const MESSAGES: BuildMessages = BuildMessages {
+    no_region: "no region: set one with ClientBuilder::region, or AWS_REGION with Client::from_env",
+    no_credentials: "no credentials: set ClientBuilder::credentials or \
+                     credentials_provider, or use Client::from_env",
+};
 
 /// Builds a [`Client`]. Start from [`Client::builder`].
 ///
@@ -44,41 +46,18 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 1 << 20;
 /// ```
 #[must_use]
 pub struct ClientBuilder {
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    use_fips: Option<bool>,
-    use_dual_stack: Option<bool>,
+    /// What both transports' builders share.
+    settings: ClientSettings,
     credentials: Option<Arc<CredentialsProvider>>,
-    retry: RetryConfig,
-    retry_set: bool,
-    timeouts: Timeouts,
-    fill_event_ids: bool,
-    user_agent_suffix: Option<String>,
     max_response_body: usize,
-    env: bool,
-    environment: Option<Environment>,
-    profile: Option<String>,
-    chain_timeouts: ChainTimeouts,
 }
 
 impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
-            region: None,
-            endpoint_url: None,
-            use_fips: None,
-            use_dual_stack: None,
+            settings: ClientSettings::new(),
             credentials: None,
-            retry: RetryConfig::default(),
-            retry_set: false,
-            timeouts: Timeouts::default(),
-            fill_event_ids: true,
-            user_agent_suffix: None,
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
-            env: false,
-            environment: None,
-            profile: None,
-            chain_timeouts: ChainTimeouts::default(),
         }
     }
 }
@@ -86,54 +65,44 @@ impl Default for ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("region", &self.region)
-            .field("endpoint_url", &self.endpoint_url)
-            .field("use_fips", &self.use_fips)
-            .field("use_dual_stack", &self.use_dual_stack)
+            .field("settings", &self.settings)
             .field(
                 "credentials",
                 &self.credentials.as_ref().map(|_| "** provider **"),
             )
-            .field("retry", &self.retry)
-            .field("timeouts", &self.timeouts)
-            .field("fill_event_ids", &self.fill_event_ids)
-            .field("user_agent_suffix", &self.user_agent_suffix)
             .field("max_response_body", &self.max_response_body)
-            .field("env", &self.env)
-            // Variable names only, never values.
-            .field("environment", &self.environment)
-            .field("profile", &self.profile)
-            .field("chain_timeouts", &self.chain_timeouts)
             .finish()
     }
 }
 
 impl ClientBuilder {
+    /// Applies `f` to the shared settings.
+    fn with(mut self, f: impl FnOnce(ClientSettings) -> ClientSettings) -> Self {
+        self.settings = f(self.settings);
+        self
+    }
+
     /// The region requests are signed for (and whose endpoint is used unless
     /// [`endpoint_url`](Self::endpoint_url) is set), e.g. `us-east-1`.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
+    pub fn region(self, region: impl Into<String>) -> Self {
+        self.with(|s| s.region(region))
     }
 
     /// Sends to this URL instead of the region's endpoint, e.g. a local
     /// emulator at `http://127.0.0.1:8080`. Plain `http://` is accepted only
     /// here (and from `AWS_ENDPOINT_URL*`): a resolved endpoint is always https.
-    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
-        self.endpoint_url = Some(url.into());
-        self
+    pub fn endpoint_url(self, url: impl Into<String>) -> Self {
+        self.with(|s| s.endpoint_url(url))
     }
 
     /// Uses the region's FIPS endpoint.
-    pub fn use_fips(mut self, on: bool) -> Self {
-        self.use_fips = Some(on);
-        self
+    pub fn use_fips(self, on: bool) -> Self {
+        self.with(|s| s.use_fips(on))
     }
 
     /// Uses the region's dual-stack (IPv4 and IPv6) endpoint.
-    pub fn use_dual_stack(mut self, on: bool) -> Self {
-        self.use_dual_stack = Some(on);
-        self
+    pub fn use_dual_stack(self, on: bool) -> Self {
+        self.with(|s| s.use_dual_stack(on))
     }
 
     /// Static credentials for every call (the credentials chain is then
@@ -156,49 +125,41 @@ impl ClientBuilder {
     /// Retry settings (attempts, backoff, mode). Clones of the client share
     /// one retry quota. Given here, they win over `max_attempts` and
     /// `retry_mode` from the environment or profile.
-    pub fn retry_config(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self.retry_set = true;
-        self
+    pub fn retry_config(self, retry: RetryConfig) -> Self {
+        self.with(|s| s.retry_config(retry))
     }
 
     /// All timeouts at once.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
+    pub fn timeouts(self, timeouts: Timeouts) -> Self {
+        self.with(|s| s.timeouts(timeouts))
     }
 
     /// Connecting, TCP and TLS (default 3 s).
-    pub fn connect_timeout(mut self, d: Duration) -> Self {
-        self.timeouts = self.timeouts.with_connect(d);
-        self
+    pub fn connect_timeout(self, d: Duration) -> Self {
+        self.with(|s| s.connect_timeout(d))
     }
 
     /// One attempt, from connecting to the last byte of the response
     /// (default 10 s).
-    pub fn attempt_timeout(mut self, d: Duration) -> Self {
-        self.timeouts = self.timeouts.with_attempt(d);
-        self
+    pub fn attempt_timeout(self, d: Duration) -> Self {
+        self.with(|s| s.attempt_timeout(d))
     }
 
     /// The whole call, retries and backoff included (default 30 s).
-    pub fn operation_timeout(mut self, d: Duration) -> Self {
-        self.timeouts = self.timeouts.with_operation(d);
-        self
+    pub fn operation_timeout(self, d: Duration) -> Self {
+        self.with(|s| s.operation_timeout(d))
     }
 
     /// Whether to give events and action interactions without an `eventId`
     /// one before the first attempt, so retries never count them twice
     /// (default true).
-    pub fn fill_event_ids(mut self, on: bool) -> Self {
-        self.fill_event_ids = on;
-        self
+    pub fn fill_event_ids(self, on: bool) -> Self {
+        self.with(|s| s.fill_event_ids(on))
     }
 
     /// Text appended to the `User-Agent` header, e.g. `my-tool/1.2`.
-    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.user_agent_suffix = Some(suffix.into());
-        self
+    pub fn user_agent_suffix(self, suffix: impl Into<String>) -> Self {
+        self.with(|s| s.user_agent_suffix(suffix))
     }
 
     /// The largest response body read (default 1 MiB); a longer one is cut.
@@ -236,36 +197,30 @@ impl ClientBuilder {
     ///   refreshed before they expire.
     ///
     /// Empty variables count as unset.
-    pub fn with_env(mut self) -> Self {
-        self.env = true;
-        self
+    pub fn with_env(self) -> Self {
+        self.with(ClientSettings::with_env)
     }
 
     /// Reads this profile of the shared config files, like the CLI's
     /// `--profile` (implies [`with_env`](Self::with_env)): it wins over
     /// `AWS_PROFILE`, and the environment's credentials variables are then
     /// not used.
-    pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.profile = Some(name.into());
-        self.env = true;
-        self
+    pub fn profile(self, name: impl Into<String>) -> Self {
+        self.with(|s| s.profile(name))
     }
 
     /// Uses this environment snapshot instead of the process's (implies
     /// [`with_env`](Self::with_env)); for tests and programs that build
     /// their own, e.g.
     /// `Environment::from_vars([("AWS_REGION", "eu-west-1"), ("HOME", "/home/me")])`.
-    pub fn environment(mut self, env: Environment) -> Self {
-        self.environment = Some(env);
-        self.env = true;
-        self
+    pub fn environment(self, env: Environment) -> Self {
+        self.with(|s| s.environment(env))
     }
 
     /// Timeouts of the credentials chain's steps: instance metadata (1 s),
     /// container endpoint (5 s), STS (10 s), `credential_process` (60 s).
-    pub fn credentials_timeouts(mut self, timeouts: ChainTimeouts) -> Self {
-        self.chain_timeouts = timeouts;
-        self
+    pub fn credentials_timeouts(self, timeouts: ChainTimeouts) -> Self {
+        self.with(|s| s.credentials_timeouts(timeouts))
     }
 
     /// Builds the client: resolves the configuration and the endpoint,
@@ -281,114 +236,30 @@ impl ClientBuilder {
     /// URL is malformed; `Error::Credentials` when no credentials were given
     /// without `with_env`, or the environment's are incomplete.
     pub fn build(self) -> Result<Client, Error> {
-        let env = match (&self.environment, self.env) {
-            (Some(e), _) => Some(e.clone()),
-            (None, true) => Some(process_environment()),
-            (None, false) => None,
-        };
+        let env = self.settings.environment_to_read(process_environment);
         self.build_in(env)
     }
 
     pub(crate) fn build_in(self, env: Option<Environment>) -> Result<Client, Error> {
-        let t = self.timeouts;
-        if t.connect.is_zero() || t.attempt.is_zero() || t.operation.is_zero() {
-            return Err(Error::Config("timeouts must be above zero".into()));
-        }
-
-        let (region, explicit_endpoint, use_fips, use_dual_stack, retry) = match &env {
-            None => (
-                self.region.clone().ok_or_else(|| {
-                    Error::Config(
-                        "no region: set one with ClientBuilder::region, or AWS_REGION with Client::from_env"
-                            .into(),
-                    )
-                })?,
-                self.endpoint_url.clone(),
-                self.use_fips.unwrap_or(false),
-                self.use_dual_stack.unwrap_or(false),
-                self.retry.clone(),
-            ),
-            Some(env) => {
-                let files = read_config_files(env);
-                let r = ConfigLoader::resolve(env, &files, &self.overrides())?;
-                let region = r.region.ok_or_else(|| {
-                    Error::Config(format!(
-                        "no region: set one with ClientBuilder::region, AWS_REGION, \
-                         AWS_DEFAULT_REGION or `region` in profile `{}`",
-                        r.profile
-                    ))
-                })?;
-                let mut retry = self.retry.clone();
-                if !self.retry_set {
-                    if let Some(n) = r.max_attempts {
-                        retry = retry.with_max_attempts(n);
-                    }
-                    if let Some(m) = r.retry_mode {
-                        retry = retry.with_mode(m);
-                    }
-                }
-                (
-                    region,
-                    r.endpoint_url,
-                    r.use_fips,
-                    r.use_dual_stack,
-                    retry,
-                )
-            }
-        };
-
-        let resolved = endpoint::resolve(&EndpointParams {
-            region: Some(region.clone()),
-            use_fips,
-            use_dual_stack,
-            endpoint: explicit_endpoint.clone(),
-        })?;
-        let https = resolved.scheme() == "https";
-        if !https && explicit_endpoint.is_none() {
-            return Err(Error::Config(format!(
-                "endpoint {} is not https; plain http is used only for an endpoint given explicitly",
-                resolved.url()
-            )));
-        }
-
-        let credentials: Arc<CredentialsProvider> = match (self.credentials.clone(), env) {
-            (Some(c), _) => c,
-            (None, Some(env)) => {
-                let mut chain = DefaultCredentialsChain::new(env)
-                    .timeouts(self.chain_timeouts)
-                    .wait_timeout(t.operation);
-                if let Some(p) = &self.profile {
-                    chain = chain.profile(p.clone());
-                }
-                if let Some(r) = &self.region {
-                    chain = chain.region(r.clone());
-                }
-                let chain = chain.prepared()?;
+        // The shared config files, read whole at build time (which may run
+        // outside a runtime); a missing one is treated as absent.
+        let files = (env.as_ref())
+            .map(|e| ConfigLoader::read_files(e, |p| std::fs::read(p)))
+            .unwrap_or_default();
+        let built =
+            (self.settings).build(env, &files, self.credentials, SystemTime::now(), &MESSAGES)?;
+        let credentials: Arc<CredentialsProvider> = match built.credentials {
+            CredentialsSource::Given(c) => c,
+            CredentialsSource::Chain(prepared) => {
+                let chain = DefaultCredentialsChain::from_prepared(prepared);
                 Arc::new(move || chain.provide())
             }
-            (None, None) => {
-                return Err(Error::Credentials {
-                    source_name: "client builder".into(),
-                    message: "no credentials: set ClientBuilder::credentials or \
-                              credentials_provider, or use Client::from_env"
-                        .into(),
-                })
-            }
         };
-
-        let mut config = ClientConfig::new(region, resolved);
-        config.retry = retry;
-        config.timeouts = t;
-        config.fill_event_ids = self.fill_event_ids;
-        config.user_agent_suffix = self.user_agent_suffix;
-        let user_agent = match &config.user_agent_suffix {
-            Some(s) => format!("{USER_AGENT_VALUE} {s}"),
-            None => USER_AGENT_VALUE.to_owned(),
-        };
-        let core = ClientCore::new(config)?;
+        let core = built.core;
+        let t = core.config().timeouts;
         let http = crate::transport::Http::new(
-            https,
-            &user_agent,
+            built.https,
+            core.user_agent(),
             t.connect,
             t.attempt,
             self.max_response_body,
@@ -402,39 +273,6 @@ impl ClientBuilder {
             }),
         })
     }
-
-    /// What was set in code, for the configuration loader.
-    fn overrides(&self) -> ConfigOverrides {
-        let mut o = ConfigOverrides::default();
-        if let Some(p) = &self.profile {
-            o = o.with_profile(p.clone());
-        }
-        if let Some(r) = &self.region {
-            o = o.with_region(r.clone());
-        }
-        if let Some(u) = &self.endpoint_url {
-            o = o.with_endpoint_url(u.clone());
-        }
-        if let Some(b) = self.use_fips {
-            o = o.with_fips(b);
-        }
-        if let Some(b) = self.use_dual_stack {
-            o = o.with_dual_stack(b);
-        }
-        o
-    }
-}
-
-/// The shared config files, read whole (a missing file is reported as such
-/// and treated as absent by the loader).
-fn read_config_files(env: &Environment) -> HashMap<PathBuf, Result<Vec<u8>, FileError>> {
-    ConfigLoader::files_needed(env)
-        .into_iter()
-        .map(|p| {
-            let r = std::fs::read(&p).map_err(FileError::from);
-            (p, r)
-        })
-        .collect()
 }
 
 #[cfg(test)]

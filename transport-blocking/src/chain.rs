@@ -10,37 +10,27 @@ use std::fmt;
 use std::io::Read;
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use personalize_events_core::config::{
-    CacheLookup, ChainStep, ChainTimeouts, CredentialsCache, CredentialsChain, Environment,
-    FileError, ProcessOutput,
+    chain_steps_exhausted, refresh_wait_expired, CacheLookup, ChainSettings, ChainStep,
+    ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain, ProcessOutput,
+    RefreshOutcome, MAX_CHAIN_STEPS,
 };
 use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
 
 /// The largest answer read from a credentials endpoint or STS.
 const MAX_ANSWER: u64 = 64 * 1024;
 
-/// The most steps one resolution may take (a guard, far above any chain).
-const MAX_STEPS: usize = 256;
-
 /// How long a caller waiting for another caller's refresh sleeps between
 /// looks at the cache.
 const WAIT_POLL: Duration = Duration::from_millis(5);
 
-/// The default wait for another caller's refresh (the default operation
-/// timeout).
-const DEFAULT_WAIT: Duration = Duration::from_secs(30);
-
 /// A snapshot of this process's environment (variables that are not
 /// UTF-8 are left out).
 pub(crate) fn process_environment() -> Environment {
-    Environment::from_vars(
-        std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-    )
+    Environment::from_os_vars(std::env::vars_os())
 }
 
 /// The default credentials chain of the AWS CLI and SDKs, with the
@@ -74,11 +64,9 @@ pub(crate) fn process_environment() -> Environment {
 /// ```
 #[derive(Clone)]
 pub struct DefaultCredentialsChain {
-    env: Arc<Environment>,
-    profile: Option<String>,
-    region: Option<String>,
-    timeouts: ChainTimeouts,
-    wait: Duration,
+    /// What to read, step timeouts and the wait (shared with the async
+    /// transport, in core).
+    settings: ChainSettings,
     cache: CredentialsCache,
     io: ChainIo,
 }
@@ -86,11 +74,7 @@ pub struct DefaultCredentialsChain {
 impl fmt::Debug for DefaultCredentialsChain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DefaultCredentialsChain")
-            .field("env", &self.env)
-            .field("profile", &self.profile)
-            .field("region", &self.region)
-            .field("timeouts", &self.timeouts)
-            .field("wait", &self.wait)
+            .field("settings", &self.settings)
             .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
@@ -105,44 +89,50 @@ impl DefaultCredentialsChain {
     /// A chain over an environment snapshot (tests, or a program that
     /// builds its own).
     pub fn new(env: Environment) -> Self {
-        DefaultCredentialsChain {
-            env: Arc::new(env),
-            profile: None,
-            region: None,
-            timeouts: ChainTimeouts::default(),
-            wait: DEFAULT_WAIT,
+        DefaultCredentialsChain::from_prepared(PreparedChain {
+            settings: ChainSettings::new(env),
             cache: CredentialsCache::new(),
+        })
+    }
+
+    /// A chain with these settings and this cache (from the client builder).
+    pub(crate) fn from_prepared(p: PreparedChain) -> Self {
+        DefaultCredentialsChain {
+            settings: p.settings,
+            cache: p.cache,
             io: ChainIo::new(),
         }
+    }
+
+    /// Applies `f` to the settings.
+    fn with(mut self, f: impl FnOnce(ChainSettings) -> ChainSettings) -> Self {
+        self.settings = f(self.settings);
+        self
     }
 
     /// Reads this profile instead of `AWS_PROFILE` / `default`; like the
     /// CLI's `--profile`, the environment's keys and web identity variables
     /// are then skipped.
-    pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.profile = Some(name.into()).filter(|p| !p.trim().is_empty());
-        self
+    pub fn profile(self, name: impl Into<String>) -> Self {
+        self.with(|s| s.profile(name))
     }
 
     /// The region for STS calls (else `AWS_REGION`, `AWS_DEFAULT_REGION`,
     /// the profile's `region`, or the global endpoint).
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into()).filter(|r| !r.is_empty());
-        self
+    pub fn region(self, region: impl Into<String>) -> Self {
+        self.with(|s| s.region(region))
     }
 
     /// Timeouts of the chain's steps (instance metadata, container
     /// endpoint, STS, `credential_process`).
-    pub fn timeouts(mut self, timeouts: ChainTimeouts) -> Self {
-        self.timeouts = timeouts;
-        self
+    pub fn timeouts(self, timeouts: ChainTimeouts) -> Self {
+        self.with(|s| s.timeouts(timeouts))
     }
 
     /// How long a caller waits while another one refreshes and no valid
     /// credentials are cached (default 30 s); then it fails.
-    pub fn wait_timeout(mut self, wait: Duration) -> Self {
-        self.wait = wait;
-        self
+    pub fn wait_timeout(self, wait: Duration) -> Self {
+        self.with(|s| s.wait_timeout(wait))
     }
 
     /// Credentials to sign with: the cached ones, or fresh ones when none
@@ -155,37 +145,21 @@ impl DefaultCredentialsChain {
     /// credentials are cached), or when another caller's refresh takes
     /// longer than the wait timeout; `Error::Config` for a chain misuse.
     pub fn provide(&self) -> Result<Credentials, Error> {
-        let deadline = Instant::now() + self.wait;
+        let wait = self.settings.wait();
+        let deadline = Instant::now() + wait;
         loop {
             match self.cache.get(SystemTime::now()) {
                 CacheLookup::Ready(c) => return Ok(c),
                 CacheLookup::Refresh(ticket) => {
-                    let had_old = ticket.current().is_some();
                     let result = self.resolve();
-                    let failed = result.as_ref().err().cloned();
-                    let out = ticket.complete(result, SystemTime::now());
-                    if let (Some(e), true) = (failed, out.is_ok()) {
-                        tracing::warn!(
-                            error = %e,
-                            "refreshing credentials failed; the current ones are still valid"
-                        );
-                    } else if out.is_ok() && had_old {
-                        tracing::debug!("credentials refreshed");
-                    }
+                    let (out, outcome) = ticket.finish(result, SystemTime::now());
+                    log_refresh(&outcome);
                     return out;
                 }
-                CacheLookup::Wait => {
-                    if Instant::now() >= deadline {
-                        return Err(Error::Credentials {
-                            source_name: "credentials cache".into(),
-                            message: format!(
-                                "another call has been refreshing the credentials for more than {} ms",
-                                self.wait.as_millis()
-                            ),
-                        });
-                    }
-                    thread::sleep(WAIT_POLL);
+                CacheLookup::Wait if Instant::now() >= deadline => {
+                    return Err(refresh_wait_expired("credentials cache", wait));
                 }
+                CacheLookup::Wait => thread::sleep(WAIT_POLL),
             }
         }
     }
@@ -201,65 +175,47 @@ impl DefaultCredentialsChain {
         self.cache.generation()
     }
 
-    /// The chain with static credentials from the environment already in
-    /// the cache, or their error (no IO: only the first step is taken).
-    pub(crate) fn prepared(mut self) -> Result<Self, Error> {
-        let mut chain = self.chain();
-        match chain.poll(SystemTime::now()) {
-            ChainStep::Done(Ok(c)) => {
-                self.cache = CredentialsCache::with_credentials(c);
-                Ok(self)
-            }
-            ChainStep::Done(Err(e)) => Err(e),
-            _ => Ok(self),
-        }
-    }
-
-    fn chain(&self) -> CredentialsChain {
-        CredentialsChain::new(&self.env, self.profile.as_deref())
-            .with_region(self.region.as_deref())
-            .with_timeouts(self.timeouts)
-    }
-
     /// Runs the chain once, to the end.
     fn resolve(&self) -> Result<Credentials, Error> {
-        let mut chain = self.chain();
+        let mut chain = self.settings.chain();
         tracing::debug!(profile = chain.profile_name(), "resolving credentials");
-        for _ in 0..MAX_STEPS {
+        for _ in 0..MAX_CHAIN_STEPS {
             match chain.poll(SystemTime::now()) {
                 ChainStep::ReadFile(path) => {
                     tracing::trace!(path = %path.display(), "credentials chain reads a file");
-                    let r = std::fs::read(&path).map_err(FileError::from);
-                    chain.handle_file(&path, r);
+                    chain.handle_file(&path, std::fs::read(&path).map_err(FileError::from));
                 }
                 ChainStep::Http { request, timeout } => {
-                    tracing::trace!(
-                        method = %request.method(),
-                        uri = %request.uri(),
-                        "credentials chain sends a request"
-                    );
+                    tracing::trace!(method = %request.method(), uri = %request.uri(), "credentials chain sends a request");
                     chain.handle_http(self.io.send(request, timeout));
                 }
                 ChainStep::RunProcess { command, timeout } => {
                     tracing::trace!("credentials chain runs credential_process");
                     chain.handle_process(run_process(&command, timeout));
                 }
-                ChainStep::Done(result) => {
-                    match &result {
-                        Ok(c) => tracing::debug!(
-                            expires = c.expires_at().is_some(),
-                            "credentials resolved"
-                        ),
-                        Err(e) => tracing::debug!(error = %e, "no credentials"),
-                    }
-                    return result;
-                }
+                ChainStep::Done(result) => return log_resolved(result),
             }
         }
-        Err(Error::Config(format!(
-            "credentials chain: not done after {MAX_STEPS} steps"
-        )))
+        Err(chain_steps_exhausted())
     }
+}
+
+/// Logs how a refresh ended.
+fn log_refresh(outcome: &RefreshOutcome) {
+    match outcome {
+        RefreshOutcome::KeptOld(e) => tracing::warn!(error = %e, "{outcome}"),
+        RefreshOutcome::Replaced => tracing::debug!("{outcome}"),
+        RefreshOutcome::Stored | RefreshOutcome::Failed => {}
+    }
+}
+
+/// Logs the end of a chain run, and passes its result on.
+fn log_resolved(result: Result<Credentials, Error>) -> Result<Credentials, Error> {
+    match &result {
+        Ok(c) => tracing::debug!(expires = c.expires_at().is_some(), "credentials resolved"),
+        Err(e) => tracing::debug!(error = %e, "no credentials"),
+    }
+    result
 }
 
 /// The HTTP side of the chain: ureq agents that report any status as a
@@ -481,10 +437,8 @@ mod tests {
             ("AWS_ACCESS_KEY_ID", "AKIDENV"),
             ("AWS_SECRET_ACCESS_KEY", "env-secret"),
         ]);
-        let chain = DefaultCredentialsChain::new(env).prepared().unwrap();
+        let prepared = ChainSettings::new(env).prepare(SystemTime::now()).unwrap();
+        let chain = DefaultCredentialsChain::from_prepared(prepared);
         assert_eq!(chain.provide().unwrap().access_key_id(), "AKIDENV");
-        let env = Environment::from_vars([("AWS_ACCESS_KEY_ID", "AKIDENV")]);
-        let e = DefaultCredentialsChain::new(env).prepared().unwrap_err();
-        assert!(e.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{e}");
     }
 }

@@ -20,8 +20,9 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::config::{
-    CacheLookup, ChainStep, ChainTimeouts, CredentialsCache, CredentialsChain, Environment,
-    FileError, ProcessOutput, RefreshTicket,
+    chain_steps_exhausted, refresh_wait_expired, CacheLookup, ChainSettings, ChainStep,
+    ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain, ProcessOutput,
+    RefreshOutcome, RefreshTicket, MAX_CHAIN_STEPS,
 };
 use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use tokio::sync::Notify;
@@ -32,20 +33,15 @@ use crate::error_map;
 /// The largest answer read from a credentials endpoint or STS.
 const MAX_ANSWER: usize = 64 * 1024;
 
-/// The most steps one resolution may take (a guard, far above any chain).
-const MAX_STEPS: usize = 256;
-
 /// The default wait for another caller's refresh (the default operation
 /// timeout).
-pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+#[cfg(any(test, feature = "aws-config-adapter"))]
+pub(crate) const DEFAULT_WAIT: Duration = ChainSettings::DEFAULT_WAIT;
 
 /// A snapshot of this process's environment (variables that are not
 /// UTF-8 are left out).
 pub(crate) fn process_environment() -> Environment {
-    Environment::from_vars(
-        std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-    )
+    Environment::from_os_vars(std::env::vars_os())
 }
 
 /// Cached credentials refreshed by one caller at a time: the others use the
@@ -110,7 +106,6 @@ impl SingleFlight {
             match self.cache.get(SystemTime::now()) {
                 CacheLookup::Ready(c) => return Ok(c),
                 CacheLookup::Refresh(ticket) => {
-                    let had_old = ticket.current().is_some();
                     let mut guard = Refreshing {
                         ticket: Some(ticket),
                         notify: Arc::clone(&self.notify),
@@ -121,32 +116,17 @@ impl SingleFlight {
                         )));
                     };
                     let result = refresh().await;
-                    let failed = result.as_ref().err().cloned();
-                    let ticket = guard.ticket.take();
-                    let out = match ticket {
-                        Some(t) => t.complete(result, SystemTime::now()),
-                        None => result,
+                    let (out, outcome) = match guard.ticket.take() {
+                        Some(t) => t.finish(result, SystemTime::now()),
+                        None => (result, RefreshOutcome::Failed),
                     };
                     drop(guard);
-                    if let (Some(e), true) = (failed, out.is_ok()) {
-                        tracing::warn!(
-                            error = %e,
-                            "refreshing credentials failed; the current ones are still valid"
-                        );
-                    } else if out.is_ok() && had_old {
-                        tracing::debug!("credentials refreshed");
-                    }
+                    log_refresh(&outcome);
                     return out;
                 }
                 CacheLookup::Wait => {
                     if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                        return Err(Error::Credentials {
-                            source_name: source.to_string(),
-                            message: format!(
-                                "another call has been refreshing the credentials for more than {} ms",
-                                self.wait.as_millis()
-                            ),
-                        });
+                        return Err(refresh_wait_expired(source, self.wait));
                     }
                 }
             }
@@ -185,10 +165,9 @@ impl SingleFlight {
 /// ```
 #[derive(Clone)]
 pub struct DefaultCredentialsChain {
-    env: Arc<Environment>,
-    profile: Option<String>,
-    region: Option<String>,
-    timeouts: ChainTimeouts,
+    /// What to read, step timeouts and the wait (shared with the blocking
+    /// transport, in core).
+    settings: ChainSettings,
     flight: Arc<SingleFlight>,
     http: ChainHttp,
 }
@@ -196,10 +175,7 @@ pub struct DefaultCredentialsChain {
 impl fmt::Debug for DefaultCredentialsChain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DefaultCredentialsChain")
-            .field("env", &self.env)
-            .field("profile", &self.profile)
-            .field("region", &self.region)
-            .field("timeouts", &self.timeouts)
+            .field("settings", &self.settings)
             .field("cache", &self.flight)
             .finish_non_exhaustive()
     }
@@ -214,36 +190,44 @@ impl DefaultCredentialsChain {
     /// A chain over an environment snapshot (tests, or a program that
     /// builds its own).
     pub fn new(env: Environment) -> Self {
+        DefaultCredentialsChain::from_prepared(PreparedChain {
+            settings: ChainSettings::new(env),
+            cache: CredentialsCache::new(),
+        })
+    }
+
+    /// A chain with these settings and this cache (from the client builder).
+    pub(crate) fn from_prepared(p: PreparedChain) -> Self {
         DefaultCredentialsChain {
-            env: Arc::new(env),
-            profile: None,
-            region: None,
-            timeouts: ChainTimeouts::default(),
-            flight: Arc::new(SingleFlight::new(CredentialsCache::new(), DEFAULT_WAIT)),
+            flight: Arc::new(SingleFlight::new(p.cache, p.settings.wait())),
+            settings: p.settings,
             http: ChainHttp::new(),
         }
+    }
+
+    /// Applies `f` to the settings.
+    fn with(mut self, f: impl FnOnce(ChainSettings) -> ChainSettings) -> Self {
+        self.settings = f(self.settings);
+        self
     }
 
     /// Reads this profile instead of `AWS_PROFILE` / `default`; like the
     /// CLI's `--profile`, the environment's keys and web identity variables
     /// are then skipped.
-    pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.profile = Some(name.into()).filter(|p| !p.trim().is_empty());
-        self
+    pub fn profile(self, name: impl Into<String>) -> Self {
+        self.with(|s| s.profile(name))
     }
 
     /// The region for STS calls (else `AWS_REGION`, `AWS_DEFAULT_REGION`,
     /// the profile's `region`, or the global endpoint).
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into()).filter(|r| !r.is_empty());
-        self
+    pub fn region(self, region: impl Into<String>) -> Self {
+        self.with(|s| s.region(region))
     }
 
     /// Timeouts of the chain's steps (instance metadata, container
     /// endpoint, STS, `credential_process`).
-    pub fn timeouts(mut self, timeouts: ChainTimeouts) -> Self {
-        self.timeouts = timeouts;
-        self
+    pub fn timeouts(self, timeouts: ChainTimeouts) -> Self {
+        self.with(|s| s.timeouts(timeouts))
     }
 
     /// How long a call waits while another one refreshes and no valid
@@ -251,7 +235,7 @@ impl DefaultCredentialsChain {
     /// cloning: it makes a new, empty cache.
     pub fn wait_timeout(mut self, wait: Duration) -> Self {
         self.flight = Arc::new(SingleFlight::new(self.flight.cache().clone(), wait));
-        self
+        self.with(|s| s.wait_timeout(wait))
     }
 
     /// Forgets the cached credentials, so that the next call resolves them
@@ -265,34 +249,11 @@ impl DefaultCredentialsChain {
         self.flight.cache().generation()
     }
 
-    /// The chain with static credentials from the environment already in
-    /// the cache, or their error (no IO: only the first step is taken).
-    pub(crate) fn prepared(mut self) -> Result<Self, Error> {
-        let mut chain = self.chain();
-        match chain.poll(SystemTime::now()) {
-            ChainStep::Done(Ok(c)) => {
-                self.flight = Arc::new(SingleFlight::new(
-                    CredentialsCache::with_credentials(c),
-                    self.flight.wait,
-                ));
-                Ok(self)
-            }
-            ChainStep::Done(Err(e)) => Err(e),
-            _ => Ok(self),
-        }
-    }
-
-    fn chain(&self) -> CredentialsChain {
-        CredentialsChain::new(&self.env, self.profile.as_deref())
-            .with_region(self.region.as_deref())
-            .with_timeouts(self.timeouts)
-    }
-
     /// Runs the chain once, to the end.
     async fn resolve(&self) -> Result<Credentials, Error> {
-        let mut chain = self.chain();
+        let mut chain = self.settings.chain();
         tracing::debug!(profile = chain.profile_name(), "resolving credentials");
-        for _ in 0..MAX_STEPS {
+        for _ in 0..MAX_CHAIN_STEPS {
             match chain.poll(SystemTime::now()) {
                 ChainStep::ReadFile(path) => {
                     tracing::trace!(path = %path.display(), "credentials chain reads a file");
@@ -300,33 +261,36 @@ impl DefaultCredentialsChain {
                     chain.handle_file(&path, r);
                 }
                 ChainStep::Http { request, timeout } => {
-                    tracing::trace!(
-                        method = %request.method(),
-                        uri = %request.uri(),
-                        "credentials chain sends a request"
-                    );
+                    tracing::trace!(method = %request.method(), uri = %request.uri(), "credentials chain sends a request");
                     chain.handle_http(self.http.send(request, timeout).await);
                 }
                 ChainStep::RunProcess { command, timeout } => {
                     tracing::trace!("credentials chain runs credential_process");
                     chain.handle_process(run_process(&command, timeout).await);
                 }
-                ChainStep::Done(result) => {
-                    match &result {
-                        Ok(c) => tracing::debug!(
-                            expires = c.expires_at().is_some(),
-                            "credentials resolved"
-                        ),
-                        Err(e) => tracing::debug!(error = %e, "no credentials"),
-                    }
-                    return result;
-                }
+                ChainStep::Done(result) => return log_resolved(result),
             }
         }
-        Err(Error::Config(format!(
-            "credentials chain: not done after {MAX_STEPS} steps"
-        )))
+        Err(chain_steps_exhausted())
     }
+}
+
+/// Logs how a refresh ended.
+fn log_refresh(outcome: &RefreshOutcome) {
+    match outcome {
+        RefreshOutcome::KeptOld(e) => tracing::warn!(error = %e, "{outcome}"),
+        RefreshOutcome::Replaced => tracing::debug!("{outcome}"),
+        RefreshOutcome::Stored | RefreshOutcome::Failed => {}
+    }
+}
+
+/// Logs the end of a chain run, and passes its result on.
+fn log_resolved(result: Result<Credentials, Error>) -> Result<Credentials, Error> {
+    match &result {
+        Ok(c) => tracing::debug!(expires = c.expires_at().is_some(), "credentials resolved"),
+        Err(e) => tracing::debug!(error = %e, "no credentials"),
+    }
+    result
 }
 
 impl ProvideCredentials for DefaultCredentialsChain {
@@ -563,13 +527,11 @@ mod tests {
             ("AWS_ACCESS_KEY_ID", "AKIDENV"),
             ("AWS_SECRET_ACCESS_KEY", "env-secret"),
         ]);
-        let chain = DefaultCredentialsChain::new(env).prepared().unwrap();
+        let prepared = ChainSettings::new(env).prepare(SystemTime::now()).unwrap();
+        let chain = DefaultCredentialsChain::from_prepared(prepared);
         assert_eq!(
             chain.flight.cache().current().unwrap().access_key_id(),
             "AKIDENV"
         );
-        let env = Environment::from_vars([("AWS_ACCESS_KEY_ID", "AKIDENV")]);
-        let e = DefaultCredentialsChain::new(env).prepared().unwrap_err();
-        assert!(e.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{e}");
     }
 }

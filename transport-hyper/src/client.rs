@@ -1,8 +1,6 @@
 //! The async client: a pooled hyper 1 client driven by the core's `Call`.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,11 +10,10 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::config::{
-    ChainTimeouts, ConfigLoader, ConfigOverrides, Environment, FileError,
+    BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
 };
-use personalize_events_core::endpoint::{self, EndpointParams};
 use personalize_events_core::{
-    AnyInput, AnyOutput, ClientConfig, ClientCore, Credentials, Error, Operation, Poll,
+    AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
     PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
     PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
     RetryConfig, SendRequest, Timeouts, TransportErrorKind,
@@ -38,6 +35,13 @@ const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// How long an idle pooled connection is kept, by default.
 const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// This transport's wording of the build errors naming its methods.
+const MESSAGES: BuildMessages = BuildMessages {
+    no_region: "no region: set one with ClientBuilder::region or AWS_REGION",
+    no_credentials: "none given: set them with ClientBuilder::credentials or \
+                     credentials_provider, or use ClientBuilder::from_env",
+};
 
 /// The default connector: rustls (ring, webpki roots) over hyper-util's
 /// `HttpConnector`.
@@ -313,37 +317,18 @@ where
 /// values set in code always win.
 #[derive(Clone)]
 pub struct ClientBuilder {
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    use_fips: Option<bool>,
-    use_dual_stack: Option<bool>,
+    /// What both transports' builders share.
+    settings: ClientSettings,
     credentials: Option<Arc<dyn ProvideCredentials>>,
-    retry: RetryConfig,
-    retry_set: bool,
-    timeouts: Timeouts,
-    fill_event_ids: bool,
     pool_idle_timeout: Duration,
-    env: Option<Environment>,
-    profile: Option<String>,
-    chain_timeouts: ChainTimeouts,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("region", &self.region)
-            .field("endpoint_url", &self.endpoint_url)
-            .field("use_fips", &self.use_fips)
-            .field("use_dual_stack", &self.use_dual_stack)
+            .field("settings", &self.settings)
             .field("credentials", &self.credentials)
-            .field("retry", &self.retry)
-            .field("timeouts", &self.timeouts)
-            .field("fill_event_ids", &self.fill_event_ids)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
-            // Variable names only, never values.
-            .field("env", &self.env)
-            .field("profile", &self.profile)
-            .field("chain_timeouts", &self.chain_timeouts)
             .finish()
     }
 }
@@ -354,28 +339,20 @@ impl Default for ClientBuilder {
     }
 }
 
-fn non_empty(v: Option<String>) -> Option<String> {
-    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 impl ClientBuilder {
     /// An empty builder.
     pub fn new() -> Self {
         ClientBuilder {
-            region: None,
-            endpoint_url: None,
-            use_fips: None,
-            use_dual_stack: None,
+            settings: ClientSettings::new(),
             credentials: None,
-            retry: RetryConfig::default(),
-            retry_set: false,
-            timeouts: Timeouts::default(),
-            fill_event_ids: true,
             pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
-            env: None,
-            profile: None,
-            chain_timeouts: ChainTimeouts::default(),
         }
+    }
+
+    /// Applies `f` to the shared settings.
+    fn with(mut self, f: impl FnOnce(ClientSettings) -> ClientSettings) -> Self {
+        self.settings = f(self.settings);
+        self
     }
 
     /// A builder that takes from this process's environment (read now) and
@@ -413,9 +390,8 @@ impl ClientBuilder {
     /// Uses this environment snapshot, as [`from_env`](Self::from_env)
     /// uses the process's; for tests and programs that build their own,
     /// e.g. `Environment::from_vars([("AWS_REGION", "eu-west-1"), ("HOME", "/home/me")])`.
-    pub fn environment(mut self, env: Environment) -> Self {
-        self.env = Some(env);
-        self
+    pub fn environment(self, env: Environment) -> Self {
+        self.with(|s| s.environment(env))
     }
 
     /// Reads this profile of the shared config files, like the CLI's
@@ -423,22 +399,19 @@ impl ClientBuilder {
     /// credentials variables are then not used. Without
     /// [`from_env`](Self::from_env) or [`environment`](Self::environment),
     /// the process's environment is read at [`build`](Self::build).
-    pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.profile = Some(name.into());
-        self
+    pub fn profile(self, name: impl Into<String>) -> Self {
+        self.with(|s| s.profile(name))
     }
 
     /// Timeouts of the credentials chain's steps: instance metadata (1 s),
     /// container endpoint (5 s), STS (10 s), `credential_process` (60 s).
-    pub fn credentials_timeouts(mut self, timeouts: ChainTimeouts) -> Self {
-        self.chain_timeouts = timeouts;
-        self
+    pub fn credentials_timeouts(self, timeouts: ChainTimeouts) -> Self {
+        self.with(|s| s.credentials_timeouts(timeouts))
     }
 
     /// The region to sign for and whose endpoint to use.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
+    pub fn region(self, region: impl Into<String>) -> Self {
+        self.with(|s| s.region(region))
     }
 
     /// Static credentials (the credentials chain is then never used).
@@ -457,43 +430,36 @@ impl ClientBuilder {
     /// A custom endpoint such as `http://127.0.0.1:8080`, instead of the
     /// region's. Plain `http` is used only when configured explicitly
     /// (here, or as a configured endpoint with [`from_env`](Self::from_env)).
-    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
-        self.endpoint_url = Some(url.into());
-        self
+    pub fn endpoint_url(self, url: impl Into<String>) -> Self {
+        self.with(|s| s.endpoint_url(url))
     }
 
     /// Uses the region's FIPS endpoint.
-    pub fn use_fips(mut self, on: bool) -> Self {
-        self.use_fips = Some(on);
-        self
+    pub fn use_fips(self, on: bool) -> Self {
+        self.with(|s| s.use_fips(on))
     }
 
     /// Uses the region's dual-stack (IPv4 and IPv6) endpoint.
-    pub fn use_dual_stack(mut self, on: bool) -> Self {
-        self.use_dual_stack = Some(on);
-        self
+    pub fn use_dual_stack(self, on: bool) -> Self {
+        self.with(|s| s.use_dual_stack(on))
     }
 
     /// Retry settings. Given here, they win over `max_attempts` and
     /// `retry_mode` from the environment or profile.
-    pub fn retry_config(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self.retry_set = true;
-        self
+    pub fn retry_config(self, retry: RetryConfig) -> Self {
+        self.with(|s| s.retry_config(retry))
     }
 
     /// Timeouts: connect (applied by the default connector), per attempt
     /// (response body included) and per call.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
+    pub fn timeouts(self, timeouts: Timeouts) -> Self {
+        self.with(|s| s.timeouts(timeouts))
     }
 
     /// Whether to fill in missing event ids before the first attempt
     /// (default true), so that retries never record an event twice.
-    pub fn fill_event_ids(mut self, fill: bool) -> Self {
-        self.fill_event_ids = fill;
-        self
+    pub fn fill_event_ids(self, fill: bool) -> Self {
+        self.with(|s| s.fill_event_ids(fill))
     }
 
     /// How long idle pooled connections are kept (default 30 s).
@@ -502,112 +468,23 @@ impl ClientBuilder {
         self
     }
 
-    /// What was set in code, for the configuration loader.
-    fn overrides(&self) -> ConfigOverrides {
-        let mut o = ConfigOverrides::default();
-        if let Some(p) = &self.profile {
-            o = o.with_profile(p.clone());
-        }
-        if let Some(r) = non_empty(self.region.clone()) {
-            o = o.with_region(r);
-        }
-        if let Some(u) = &self.endpoint_url {
-            o = o.with_endpoint_url(u.clone());
-        }
-        if let Some(b) = self.use_fips {
-            o = o.with_fips(b);
-        }
-        if let Some(b) = self.use_dual_stack {
-            o = o.with_dual_stack(b);
-        }
-        o
-    }
-
+    /// Resolves the settings (reading the config files when the
+    /// environment is read): the core, the credentials, the pool's idle
+    /// timeout.
     fn parts(self) -> Result<(ClientCore, Arc<dyn ProvideCredentials>, Duration), Error> {
-        let env = match (&self.env, &self.profile) {
-            (Some(e), _) => Some(e.clone()),
-            (None, Some(_)) => Some(process_environment()),
-            (None, None) => None,
+        let env = self.settings.environment_to_read(process_environment);
+        // The shared config files, read whole at build time (which may run
+        // outside a runtime); a missing one is treated as absent.
+        let files = (env.as_ref())
+            .map(|e| ConfigLoader::read_files(e, |p| std::fs::read(p)))
+            .unwrap_or_default();
+        let built =
+            (self.settings).build(env, &files, self.credentials, SystemTime::now(), &MESSAGES)?;
+        let credentials: Arc<dyn ProvideCredentials> = match built.credentials {
+            CredentialsSource::Given(c) => c,
+            CredentialsSource::Chain(p) => Arc::new(DefaultCredentialsChain::from_prepared(p)),
         };
-        let (region, endpoint_url, use_fips, use_dual_stack, retry) = match &env {
-            None => (
-                non_empty(self.region.clone()).ok_or_else(|| {
-                    Error::Config(
-                        "no region: set one with ClientBuilder::region or AWS_REGION".into(),
-                    )
-                })?,
-                self.endpoint_url.clone(),
-                self.use_fips.unwrap_or(false),
-                self.use_dual_stack.unwrap_or(false),
-                self.retry.clone(),
-            ),
-            Some(env) => {
-                let files: HashMap<PathBuf, Result<Vec<u8>, FileError>> =
-                    ConfigLoader::files_needed(env)
-                        .into_iter()
-                        .map(|p| {
-                            let r = std::fs::read(&p).map_err(FileError::from);
-                            (p, r)
-                        })
-                        .collect();
-                let r = ConfigLoader::resolve(env, &files, &self.overrides())?;
-                let region = r.region.ok_or_else(|| {
-                    Error::Config(format!(
-                        "no region: set one with ClientBuilder::region, AWS_REGION, \
-                         AWS_DEFAULT_REGION or `region` in profile `{}`",
-                        r.profile
-                    ))
-                })?;
-                let mut retry = self.retry.clone();
-                if !self.retry_set {
-                    if let Some(n) = r.max_attempts {
-                        retry = retry.with_max_attempts(n);
-                    }
-                    if let Some(m) = r.retry_mode {
-                        retry = retry.with_mode(m);
-                    }
-                }
-                (region, r.endpoint_url, r.use_fips, r.use_dual_stack, retry)
-            }
-        };
-        let credentials: Arc<dyn ProvideCredentials> = match (self.credentials, env) {
-            (Some(c), _) => c,
-            (None, Some(env)) => {
-                let mut chain = DefaultCredentialsChain::new(env)
-                    .timeouts(self.chain_timeouts)
-                    .wait_timeout(self.timeouts.operation);
-                if let Some(p) = &self.profile {
-                    chain = chain.profile(p.clone());
-                }
-                if let Some(r) = non_empty(self.region.clone()) {
-                    chain = chain.region(r);
-                }
-                Arc::new(chain.prepared()?)
-            }
-            (None, None) => {
-                return Err(Error::Credentials {
-                    source_name: "client builder".into(),
-                    message: "none given: set them with ClientBuilder::credentials or \
-                              credentials_provider, or use ClientBuilder::from_env"
-                        .into(),
-                })
-            }
-        };
-        let endpoint = endpoint::resolve(&EndpointParams {
-            region: Some(region.clone()),
-            endpoint: endpoint_url,
-            use_fips,
-            use_dual_stack,
-        })?;
-        let mut config = ClientConfig::new(region, endpoint);
-        config.retry = retry;
-        config.timeouts = self.timeouts;
-        config.fill_event_ids = self.fill_event_ids;
-        Ok((
-            ClientCore::new(config)?,
-            credentials,
-            self.pool_idle_timeout,
-        ))
+        Ok((built.core, credentials, self.pool_idle_timeout))
     }
 
     /// A client with the default connector: rustls with the ring provider

@@ -221,6 +221,55 @@ impl RefreshTicket {
     }
 }
 
+impl RefreshTicket {
+    /// [`complete`](Self::complete), plus what happened, for the
+    /// transport's log.
+    pub fn finish(
+        self,
+        result: Result<Credentials, Error>,
+        now: SystemTime,
+    ) -> (Result<Credentials, Error>, RefreshOutcome) {
+        let had_old = self.current.is_some();
+        let failed = result.as_ref().err().cloned();
+        let out = self.complete(result, now);
+        let outcome = match (failed, out.is_ok()) {
+            (Some(e), true) => RefreshOutcome::KeptOld(e),
+            (Some(_), false) => RefreshOutcome::Failed,
+            (None, _) if had_old => RefreshOutcome::Replaced,
+            (None, _) => RefreshOutcome::Stored,
+        };
+        (out, outcome)
+    }
+}
+
+/// How a refresh ended ([`RefreshTicket::finish`]).
+#[derive(Debug, Clone)]
+pub enum RefreshOutcome {
+    /// New credentials were stored; none were usable before.
+    Stored,
+    /// New credentials replaced still-valid ones.
+    Replaced,
+    /// The refresh failed with this error, but the old credentials are still
+    /// valid and were returned (worth a warning).
+    KeptOld(Error),
+    /// The refresh failed and nothing valid is cached: the error was
+    /// returned.
+    Failed,
+}
+
+impl fmt::Display for RefreshOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RefreshOutcome::Stored => "credentials stored",
+            RefreshOutcome::Replaced => "credentials refreshed",
+            RefreshOutcome::KeptOld(_) => {
+                "refreshing credentials failed; the current ones are still valid"
+            }
+            RefreshOutcome::Failed => "refreshing credentials failed",
+        })
+    }
+}
+
 impl Drop for RefreshTicket {
     fn drop(&mut self) {
         if let Some(cache) = self.cache.take() {

@@ -15,6 +15,9 @@
 //!   dual-stack, `max_attempts` and `retry_mode` from code, environment and
 //!   profile, turned into a [`crate::ClientConfig`].
 //! * [`profile`] — the parser of `~/.aws/config` and `~/.aws/credentials`.
+//! * [`ClientSettings`] / [`ChainSettings`] — what a transport's
+//!   `ClientBuilder` and `DefaultCredentialsChain` collect, resolved here so
+//!   that each transport only reads files and drives the chain's IO.
 //!
 //! # Driving the chain
 //!
@@ -36,15 +39,22 @@ use std::path::{Path, PathBuf};
 
 mod cache;
 mod chain;
+mod chain_settings;
 pub mod profile;
 mod resolve;
+mod settings;
 mod wire;
 
 pub use cache::{
-    CacheLookup, CredentialsCache, RefreshTicket, REFRESH_MARGIN, RETRY_AFTER_FAILURE,
+    CacheLookup, CredentialsCache, RefreshOutcome, RefreshTicket, REFRESH_MARGIN,
+    RETRY_AFTER_FAILURE,
 };
 pub use chain::{ChainStep, ChainTimeouts, CredentialsChain, ProcessOutput};
+pub use chain_settings::{
+    chain_steps_exhausted, refresh_wait_expired, ChainSettings, PreparedChain, MAX_CHAIN_STEPS,
+};
 pub use resolve::{ConfigLoader, ConfigOverrides, ResolvedConfig, SERVICE_ENV_SUFFIX, SERVICE_KEY};
+pub use settings::{BuildMessages, BuiltClient, ClientSettings, ConfigFiles, CredentialsSource};
 pub use wire::{
     parse_container_credentials, parse_credential_process_output, parse_imds_credentials,
     parse_sts_credentials,
@@ -86,6 +96,18 @@ impl Environment {
             })
             .map(PathBuf::from);
         Environment { vars, home }
+    }
+
+    /// A snapshot of variables as `std::env::vars_os()` gives them; those
+    /// whose name or value is not UTF-8 are left out.
+    pub fn from_os_vars<I>(vars: I) -> Self
+    where
+        I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    {
+        Environment::from_vars(
+            vars.into_iter()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     /// The same snapshot with another home directory (`None`: no home, so no

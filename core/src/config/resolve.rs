@@ -27,7 +27,7 @@
 //! environment and profile, not the one given in code.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::profile::{Profile, ProfileSet};
 use super::{parse_bool, shorten, Environment, FileError};
@@ -130,6 +130,22 @@ impl ConfigLoader {
         [env.config_file(), env.credentials_file()]
             .into_iter()
             .flatten()
+            .collect()
+    }
+
+    /// Reads [`files_needed`](Self::files_needed) with `read` (the
+    /// transport's IO, e.g. `|p| std::fs::read(p)`) into the map
+    /// [`resolve`](Self::resolve) takes.
+    pub fn read_files(
+        env: &Environment,
+        mut read: impl FnMut(&Path) -> std::io::Result<Vec<u8>>,
+    ) -> HashMap<PathBuf, Result<Vec<u8>, FileError>> {
+        Self::files_needed(env)
+            .into_iter()
+            .map(|p| {
+                let r = read(&p).map_err(FileError::from);
+                (p, r)
+            })
             .collect()
     }
 
