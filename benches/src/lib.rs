@@ -159,3 +159,99 @@ pub mod floor {
         out
     }
 }
+
+/// The official `aws-sdk-personalizeevents` through its in-memory HTTP client
+/// (`infallible_client_fn` answering 200), for side-by-side numbers.
+#[cfg(feature = "official-sdk")]
+pub mod official {
+    use aws_sdk_personalizeevents as pe;
+    use std::time::Duration;
+
+    /// A client of the official SDK on a current-thread runtime.
+    pub struct Official {
+        rt: tokio::runtime::Runtime,
+        client: pe::Client,
+    }
+
+    /// The same events as [`put_events`](crate::put_events), in the SDK's types.
+    pub fn events(n: usize) -> Vec<pe::types::Event> {
+        (0..n)
+            .map(|i| {
+                let e = crate::event(i);
+                pe::types::Event::builder()
+                    .event_id(e.event_id.unwrap())
+                    .event_type(e.event_type)
+                    .event_value(e.event_value.unwrap())
+                    .item_id(e.item_id.unwrap())
+                    .properties(e.properties.unwrap().into_string())
+                    .sent_at(aws_smithy_types::DateTime::from(e.sent_at))
+                    .recommendation_id(e.recommendation_id.unwrap())
+                    .set_impression(e.impression)
+                    .build()
+                    .expect("valid event")
+            })
+            .collect()
+    }
+
+    impl Default for Official {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Official {
+        /// A client whose HTTP client answers every request with 200.
+        pub fn new() -> Self {
+            let http = aws_smithy_http_client::test_util::infallible_client_fn(|_req| {
+                http::Response::builder()
+                    .status(200)
+                    .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")
+                    .body(aws_smithy_types::body::SdkBody::empty())
+                    .expect("response")
+            });
+            let config = pe::Config::builder()
+                .behavior_version(pe::config::BehaviorVersion::latest())
+                .region(pe::config::Region::new("us-east-1"))
+                .credentials_provider(pe::config::Credentials::new(
+                    "AKIDEXAMPLE",
+                    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                    None,
+                    None,
+                    "bench",
+                ))
+                .http_client(http)
+                .timeout_config(
+                    pe::config::timeout::TimeoutConfig::builder()
+                        .operation_timeout(Duration::from_secs(30))
+                        .build(),
+                )
+                .build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            Official {
+                rt,
+                client: pe::Client::from_conf(config),
+            }
+        }
+
+        /// One whole `PutEvents` call (the events of [`events`]).
+        pub fn put_events(
+            &self,
+            events: Vec<pe::types::Event>,
+        ) -> pe::operation::put_events::PutEventsOutput {
+            self.rt.block_on(async {
+                self.client
+                    .put_events()
+                    .tracking_id("5f7a3c1e-9b2d-4e8f-a6c4-0d1b2e3f4a5b")
+                    .session_id("session-4f1c2d")
+                    .user_id("user-000042")
+                    .set_event_list(Some(events))
+                    .send()
+                    .await
+                    .expect("in-memory call succeeds")
+            })
+        }
+    }
+}

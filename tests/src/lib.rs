@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 pub mod async_server;
 pub mod fake_aws;
+pub mod model_walk;
+pub mod raw_server;
 pub mod scripted_server;
 
 /// The `shared/` folder beside the checkout (the spec and conformance
