@@ -67,6 +67,7 @@ struct Config {
     max_duration: Option<Duration>,
     faults: FaultPlan,
     stall: Duration,
+    expected_records: usize,
 }
 
 /// Configures and starts a [`LocalServer`].
@@ -101,6 +102,7 @@ impl Default for LocalServerBuilder {
                 max_duration: None,
                 faults: FaultPlan::default(),
                 stall: DEFAULT_STALL,
+                expected_records: 0,
             },
             default_credentials: true,
         }
@@ -196,6 +198,14 @@ impl LocalServerBuilder {
     /// [`StoredRecord::to_json_line`]); the file is created if needed.
     pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.log_file = Some(path.into());
+        self
+    }
+
+    /// Sizes the store for this many records up front, so that a long run
+    /// (a soak test) does not pause while the duplicate-detection set
+    /// rehashes; the default is to grow as needed.
+    pub fn expected_records(mut self, n: usize) -> Self {
+        self.config.expected_records = n;
         self
     }
 
@@ -304,9 +314,10 @@ impl LocalServerBuilder {
             .unwrap_or_default()
             .as_nanos();
         let instance = nanos ^ (u128::from(std::process::id()) << 64) ^ next_instance();
+        let expected_records = self.config.expected_records;
         Ok(Arc::new(Shared {
             config: self.config,
-            store: Mutex::new(Store::with_log(log)),
+            store: Mutex::new(Store::with_log(log, expected_records)),
             seq: AtomicU64::new(0),
             instance,
             shutdown: watch::channel(false).0,

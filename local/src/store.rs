@@ -218,9 +218,10 @@ fn list_member(op: &str) -> &'static str {
 }
 
 impl Store {
-    pub fn with_log(log: Option<File>) -> Self {
+    pub fn with_log(log: Option<File>, expected_records: usize) -> Self {
         Store {
             log,
+            seen: HashSet::with_capacity(expected_records),
             ..Store::default()
         }
     }

@@ -97,9 +97,12 @@ fn parse() -> Result<Args, String> {
 
 /// The child process: an emulator on loopback until stdin closes (the
 /// parent ended) or `lifetime` passes. Prints its URL on the first line.
-fn serve_emulator(lifetime: Duration) -> std::io::Result<()> {
+fn serve_emulator(lifetime: Duration, expected_records: usize) -> std::io::Result<()> {
     let server = LocalServer::builder()
         .max_duration(lifetime)
+        // Sized up front: a rehash of the duplicate set would stall the
+        // emulator and show up as the client's latency and pool growth.
+        .expected_records(expected_records)
         .start_blocking()?;
     println!("{}", server.endpoint_url());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -165,7 +168,8 @@ fn main() {
     let mut args_iter = std::env::args().skip(1);
     if args_iter.next().as_deref() == Some("--serve-emulator") {
         let secs = args_iter.next().and_then(|s| s.parse().ok()).unwrap_or(120);
-        if let Err(e) = serve_emulator(Duration::from_secs(secs)) {
+        let expected = args_iter.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if let Err(e) = serve_emulator(Duration::from_secs(secs), expected) {
             eprintln!("emulator: {e}");
             std::process::exit(1);
         }
@@ -185,7 +189,11 @@ fn main() {
         None => {
             let exe = std::env::current_exe().expect("this program's path");
             let mut c = Command::new(exe)
-                .args(["--serve-emulator", &(args.seconds + 60).to_string()])
+                .args([
+                    "--serve-emulator",
+                    &(args.seconds + 60).to_string(),
+                    &(args.seconds * args.rate * args.events_per_call as u64 + 1000).to_string(),
+                ])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .spawn()
