@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -48,6 +48,27 @@ const MESSAGES: BuildMessages = BuildMessages {
 pub type DefaultConnector = HttpsConnector<HttpConnector>;
 
 type HttpClient<C> = hyper_util::client::legacy::Client<C, Full<Bytes>>;
+
+/// Reads a body to its end, keeping at most `limit` bytes. A longer body is
+/// cut (the decoder only needs its start; the connection is then dropped,
+/// not reused): a 200 stays a success and an error keeps its status and
+/// code, as in the blocking client.
+async fn read_limited(mut body: hyper::body::Incoming, limit: usize) -> Result<Bytes, Error> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| error_map::from_body_error(&e))?;
+        if let Ok(data) = frame.into_data() {
+            let room = limit - out.len();
+            if data.len() > room {
+                out.extend_from_slice(&data[..room]);
+                tracing::debug!(limit, "response body cut at the size limit");
+                return Ok(Bytes::from(out));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(out))
+}
 
 /// The core's clock, read from Tokio so that a paused test clock applies.
 pub(crate) fn now() -> std::time::Instant {
@@ -253,20 +274,7 @@ where
                 .await
                 .map_err(|e| error_map::from_client_error(&e))?;
             let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.downcast_ref::<LengthLimitError>().is_some() {
-                        Error::transport(
-                            TransportErrorKind::Other,
-                            format!("response body larger than {MAX_RESPONSE_BYTES} bytes"),
-                        )
-                    } else {
-                        error_map::from_body_error(&*e)
-                    }
-                })?
-                .to_bytes();
+            let body = read_limited(body, MAX_RESPONSE_BYTES).await?;
             Ok(http::Response::from_parts(parts, body))
         };
         let result = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await {

@@ -57,7 +57,13 @@ fn kind_of_chain(first: &(dyn StdError + 'static)) -> TransportErrorKind {
             {
                 return TransportErrorKind::Io;
             }
-            if h.is_parse() || h.is_user() {
+            // A malformed answer (garbage, a broken proxy) may not repeat:
+            // worth another attempt, as in the blocking client; retries are
+            // safe because events carry their ids.
+            if h.is_parse() {
+                return TransportErrorKind::Io;
+            }
+            if h.is_user() {
                 return TransportErrorKind::Other;
             }
         }
