@@ -31,8 +31,6 @@ enum Want {
     Ok,
     /// A transport error (any kind).
     Transport,
-    /// A transport error that is not retried.
-    TransportFinal,
     /// A service error with this status (and code, when given).
     Service(u16, Option<&'static str>),
     /// Either a transport error or a service error with this status:
@@ -334,7 +332,6 @@ fn judge(client: &str, case: &str, want: Want, outcome: &Outcome, requests: usiz
     let ok = match (want, outcome) {
         (Want::Ok, Ok(_)) => true,
         (Want::Transport, Err(e)) => is_transport(e),
-        (Want::TransportFinal, Err(e)) => is_transport(e) && !e.is_retryable() && requests == 1,
         (Want::Service(status, code), Err(e)) => {
             !is_transport(e) && e.status() == Some(status) && (code.is_none() || e.code() == code)
         }
