@@ -30,6 +30,9 @@ use crate::retry::{self, RateLimiter, RetryConfig, RetryMode, RetryQuota};
 use crate::sign::{self, SigningKeyCache, SigningParams};
 use crate::{Credentials, Error, TransportErrorKind};
 
+/// The largest clock correction learnt from a response `Date` (one day).
+const MAX_LEARNED_SKEW_MS: i64 = 24 * 3600 * 1000;
+
 /// The signing name of the service (not the endpoint prefix).
 pub const SIGNING_NAME: &str = "personalize";
 
@@ -632,6 +635,11 @@ impl<I: Operation> Call<I> {
             Ok(d) => d.as_millis() as i64,
             Err(e) => -(e.duration().as_millis() as i64),
         };
+        // A `Date` more than a day off is a broken header, not a clock to
+        // follow: signing every later call a year ahead would fail them all.
+        if skew_ms.abs() > MAX_LEARNED_SKEW_MS {
+            return false;
+        }
         let old = self.core.shared.skew_ms.swap(skew_ms, Ordering::Relaxed);
         // Worth a retry only when the correction changed something.
         (old - skew_ms).abs() > 1000
@@ -866,6 +874,28 @@ mod tests {
             panic!()
         };
         assert_eq!(s.request.headers()["x-amz-date"], "20261129T121000Z");
+    }
+
+    #[test]
+    fn an_absurd_date_is_not_learnt_as_skew() {
+        let core = core_with(RetryConfig::default());
+        let far = http::Response::builder()
+            .status(403)
+            .header("x-amzn-errortype", "InvalidSignatureException")
+            .header("date", "Fri, 31 Dec 9999 23:59:59 GMT")
+            .body(&b""[..])
+            .unwrap();
+        let now = Instant::now();
+        let mut call = core.call(&input(), now, 1).unwrap();
+        let Poll::Send(_) = call.poll(now, wall(), &creds(), 0.5) else {
+            panic!()
+        };
+        call.handle_response(now, wall(), far);
+        assert!(matches!(
+            call.poll(now, wall(), &creds(), 0.5),
+            Poll::Done(Err(_))
+        ));
+        assert_eq!(core.clock_skew_ms(), 0);
     }
 
     #[test]
