@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 pub mod async_server;
 pub mod fake_aws;
+mod loopback;
 pub mod model_walk;
 pub mod raw_server;
 pub mod scripted_server;

@@ -21,15 +21,15 @@
 //! ```
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::loopback::{lock, Acceptor};
 use std::time::{Duration, Instant};
 
 /// Longest a stall lasts, whatever the handler says.
 pub const MAX_STALL: Duration = Duration::from_secs(10);
-const MAX_LIFETIME: Duration = Duration::from_secs(120);
 const MAX_CONNECTIONS: usize = 2000;
 const MAX_REQUESTS_PER_CONNECTION: usize = 1000;
 const MAX_IDLE: Duration = Duration::from_secs(5);
@@ -117,26 +117,19 @@ type Handler = dyn Fn(&RawRequest) -> RawReply + Send + Sync;
 struct Shared {
     handler: Box<Handler>,
     requests: Mutex<Vec<RawRequest>>,
-    connections: AtomicUsize,
-    stop: AtomicBool,
-    workers: Mutex<Vec<JoinHandle<()>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    stop: Arc<AtomicBool>,
 }
 
 /// A running raw server; stops when dropped.
 pub struct RawServer {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 impl std::fmt::Debug for RawServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RawServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.acceptor.addr())
             .finish_non_exhaustive()
     }
 }
@@ -144,38 +137,27 @@ impl std::fmt::Debug for RawServer {
 impl RawServer {
     /// A server answering each request with what `handler` says.
     pub fn start(handler: impl Fn(&RawRequest) -> RawReply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let addr = listener.local_addr().expect("local address");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
+        let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
             requests: Mutex::new(Vec::new()),
-            connections: AtomicUsize::new(0),
-            stop: AtomicBool::new(false),
-            workers: Mutex::new(Vec::new()),
+            stop: stop.clone(),
         });
         let s = shared.clone();
-        let acceptor = std::thread::Builder::new()
-            .name("raw-server".into())
-            .spawn(move || accept_loop(listener, s))
-            .expect("spawn the acceptor");
-        RawServer {
-            addr,
-            shared,
-            acceptor: Some(acceptor),
-        }
+        let acceptor = Acceptor::start("raw-server", stop, MAX_CONNECTIONS, move |stream, n| {
+            let _ = serve_connection(stream, n, &s);
+        });
+        RawServer { shared, acceptor }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.acceptor.addr())
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
 
     /// Every request so far, in arrival order.
@@ -190,47 +172,7 @@ impl RawServer {
 
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
-        self.shared.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for RawServer {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(a) = self.acceptor.take() {
-            let _ = a.join();
-        }
-        let workers = std::mem::take(&mut *lock(&self.shared.workers));
-        for w in workers {
-            let _ = w.join();
-        }
-    }
-}
-
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let started = Instant::now();
-    while !shared.stop.load(Ordering::SeqCst) && started.elapsed() < MAX_LIFETIME {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let n = shared.connections.fetch_add(1, Ordering::SeqCst);
-                if n >= MAX_CONNECTIONS {
-                    break;
-                }
-                let s = shared.clone();
-                let worker = std::thread::Builder::new()
-                    .name(format!("raw-conn-{n}"))
-                    .spawn(move || {
-                        let _ = serve_connection(stream, n, &s);
-                    });
-                if let Ok(w) = worker {
-                    lock(&shared.workers).push(w);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(2))
-            }
-            Err(_) => std::thread::sleep(TICK),
-        }
+        self.acceptor.connections()
     }
 }
 
