@@ -21,7 +21,7 @@ use personalize_events_core::config::{
 use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
 
 /// The largest answer read from a credentials endpoint or STS.
-const MAX_ANSWER: u64 = 64 * 1024;
+const MAX_ANSWER: usize = 64 * 1024;
 
 /// How long a caller waiting for another caller's refresh sleeps between
 /// looks at the cache.
@@ -267,11 +267,7 @@ impl ChainIo {
             .build();
         let response = agent.run(request).map_err(crate::transport::map_error)?;
         let (parts, body) = response.into_parts();
-        let mut bytes = Vec::new();
-        body.into_reader()
-            .take(MAX_ANSWER)
-            .read_to_end(&mut bytes)
-            .map_err(|e| crate::transport::map_error(ureq::Error::from(e)))?;
+        let bytes = crate::transport::read_limited(body.into_reader(), MAX_ANSWER)?;
         Ok(http::Response::from_parts(parts, bytes))
     }
 }
@@ -316,7 +312,7 @@ pub(crate) fn run_process(command: &str, timeout: Duration) -> Result<ProcessOut
         thread::spawn(move || {
             let mut v = Vec::new();
             if let Some(mut p) = pipe {
-                let _ = p.by_ref().take(MAX_ANSWER).read_to_end(&mut v);
+                let _ = p.by_ref().take(MAX_ANSWER as u64).read_to_end(&mut v);
                 // Drain the rest so the process never blocks on a full pipe.
                 let _ = std::io::copy(&mut p, &mut std::io::sink());
             }

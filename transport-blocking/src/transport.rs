@@ -104,7 +104,7 @@ impl Http {
 /// Reads a body to its end, keeping at most `limit` bytes. A longer body is
 /// cut (the decoder only needs its start, and the connection is then not
 /// reused): a 200 stays a success, and an error keeps its status.
-fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, Error> {
+pub(crate) fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, Error> {
     let mut body = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     reader

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -344,20 +344,9 @@ impl ChainHttp {
                 .await
                 .map_err(|e| error_map::from_client_error(&e))?;
             let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_ANSWER)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.downcast_ref::<LengthLimitError>().is_some() {
-                        Error::transport(
-                            TransportErrorKind::Other,
-                            format!("answer larger than {MAX_ANSWER} bytes"),
-                        )
-                    } else {
-                        error_map::from_body_error(&*e)
-                    }
-                })?
-                .to_bytes();
+            // Cut like every answer the client reads; a cut answer fails to
+            // parse and the error names the source.
+            let body = crate::client::read_limited(body, MAX_ANSWER).await?;
             Ok(http::Response::from_parts(parts, body.to_vec()))
         };
         match tokio::time::timeout(timeout, exchange).await {

@@ -53,7 +53,10 @@ type HttpClient<C> = hyper_util::client::legacy::Client<C, Full<Bytes>>;
 /// cut (the decoder only needs its start; the connection is then dropped,
 /// not reused): a 200 stays a success and an error keeps its status and
 /// code, as in the blocking client.
-async fn read_limited(mut body: hyper::body::Incoming, limit: usize) -> Result<Bytes, Error> {
+pub(crate) async fn read_limited(
+    mut body: hyper::body::Incoming,
+    limit: usize,
+) -> Result<Bytes, Error> {
     let mut out = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| error_map::from_body_error(&e))?;
