@@ -238,7 +238,7 @@ struct Partition {
 /// default).
 ///
 /// Source: `botocore/data/partitions.json` of the botocore 1.44.8 wheel
-/// (copied to `shared/spec/botocore/partitions.json`, version "1.1";
+/// (copied to `spec/botocore/partitions.json`, version "1.1";
 /// sha256 3dfaba8a471f98d2ea6f0681c3ef5776a9da9ad92e7934939cacb7457fa196b7).
 /// The test `tests/tests/endpoint_rules.rs` checks this table against that file.
 static PARTITIONS: &[Partition] = &[

@@ -10,19 +10,20 @@ pub mod model_walk;
 pub mod raw_server;
 pub mod scripted_server;
 
-/// The `shared/` folder beside the checkout (the spec and conformance
-/// vectors); `PERSONALIZE_SHARED_DIR` overrides it.
-pub fn shared_dir() -> PathBuf {
-    if let Ok(p) = std::env::var("PERSONALIZE_SHARED_DIR") {
+/// The repository's `spec/` folder (service model, endpoint rules, SigV4
+/// suite and conformance vectors; `spec/README.md` says where each came
+/// from); `PERSONALIZE_SPEC_DIR` overrides it.
+pub fn spec_dir() -> PathBuf {
+    if let Ok(p) = std::env::var("PERSONALIZE_SPEC_DIR") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec")
 }
 
-/// Reads and parses a JSON file under `shared/`, panicking with the path
+/// Reads and parses a JSON file under `spec/`, panicking with the path
 /// when it is missing (a test that cannot read its vectors must fail).
-pub fn read_shared_json(rel: &str) -> serde_json::Value {
-    let p = shared_dir().join(rel);
+pub fn read_spec_json(rel: &str) -> serde_json::Value {
+    let p = spec_dir().join(rel);
     let text =
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", p.display()))
@@ -30,7 +31,7 @@ pub fn read_shared_json(rel: &str) -> serde_json::Value {
 
 /// Every conformance vector of a kind (`valid` or `invalid`), as (id, vector).
 pub fn conformance_vectors(kind: &str) -> Vec<(String, serde_json::Value)> {
-    let dir = shared_dir().join("conformance").join(kind);
+    let dir = spec_dir().join("conformance").join(kind);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -41,11 +42,11 @@ pub fn conformance_vectors(kind: &str) -> Vec<(String, serde_json::Value)> {
         .into_iter()
         .map(|p| {
             let rel = p
-                .strip_prefix(shared_dir())
+                .strip_prefix(spec_dir())
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            let v = read_shared_json(&rel);
+            let v = read_spec_json(&rel);
             (v["id"].as_str().unwrap_or(&rel).to_string(), v)
         })
         .collect()

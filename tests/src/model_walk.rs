@@ -260,7 +260,7 @@ fn set_at(doc: &mut Value, path: &[Seg], v: Value) {
 
 /// The base input of each operation: every member set, all valid.
 pub fn maximal_inputs() -> Vec<(String, Value)> {
-    let raw = crate::read_shared_json("spec/botocore/service-2.json");
+    let raw = crate::read_spec_json("botocore/service-2.json");
     let model = Model {
         shapes: raw["shapes"].as_object().cloned().unwrap_or_default(),
     };
@@ -278,7 +278,7 @@ pub fn maximal_inputs() -> Vec<(String, Value)> {
 /// Every constraint of every operation's input, with its edge and
 /// past-the-edge inputs.
 pub fn constraint_cases() -> Vec<ConstraintCase> {
-    let raw = crate::read_shared_json("spec/botocore/service-2.json");
+    let raw = crate::read_spec_json("botocore/service-2.json");
     let model = Model {
         shapes: raw["shapes"].as_object().cloned().unwrap_or_default(),
     };

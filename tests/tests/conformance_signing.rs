@@ -15,7 +15,7 @@ use serde_json::Value;
 
 const VALID: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/valid"
+    "/../spec/conformance/valid"
 );
 
 /// The README says one third of the vectors (10 files) are published.

@@ -1,7 +1,7 @@
 //! The official endpoint test cases of the service, run against
 //! `personalize_events_core::endpoint::resolve`.
 //!
-//! Data: `shared/spec/botocore/` beside the checkout (botocore's
+//! Data: `spec/botocore/` in the repository (botocore's
 //! `endpoint-tests-1.json`, `endpoint-rule-set-1.json` and `partitions.json`).
 //! The tests fail if a file is missing or unreadable.
 
@@ -11,8 +11,8 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn spec_path(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/spec/botocore")
+    personalize_events_tests::spec_dir()
+        .join("botocore")
         .join(file)
 }
 

@@ -1,4 +1,4 @@
-//! The AWS SigV4 test suite (`shared/spec/sigv4-test-suite/v4/`, the CRT
+//! The AWS SigV4 test suite (`spec/sigv4-test-suite/v4/`, the CRT
 //! format) against `personalize_events_core::sign`.
 //!
 //! For every case folder: parse `request.txt` and `context.json`, then check
@@ -21,7 +21,7 @@ use personalize_events_core::{time, Credentials};
 
 const SUITE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/spec/sigv4-test-suite/v4"
+    "/../spec/sigv4-test-suite/v4"
 );
 
 /// Cases that do not apply to our entry points, with the reason.
