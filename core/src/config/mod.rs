@@ -13,7 +13,8 @@
 //!   and a [`RefreshTicket`] so that concurrent callers refresh only once.
 //! * [`ConfigLoader`] / [`ResolvedConfig`] — region, endpoint, FIPS,
 //!   dual-stack, `max_attempts` and `retry_mode` from code, environment and
-//!   profile, turned into a [`crate::ClientConfig`].
+//!   profile, turned into a [`crate::ClientConfig`]; the application id of
+//!   the `User-Agent` likewise ([`APP_ID_ENV`]).
 //! * [`profile`] — the parser of `~/.aws/config` and `~/.aws/credentials`.
 //! * [`ClientSettings`] / [`ChainSettings`] — what a transport's
 //!   `ClientBuilder` and `DefaultCredentialsChain` collect, resolved here so
@@ -43,6 +44,7 @@ mod chain_settings;
 pub mod profile;
 mod resolve;
 mod settings;
+mod ua;
 mod wire;
 
 pub use cache::{
@@ -55,6 +57,7 @@ pub use chain_settings::{
 };
 pub use resolve::{ConfigLoader, ConfigOverrides, ResolvedConfig, SERVICE_ENV_SUFFIX, SERVICE_KEY};
 pub use settings::{BuildMessages, BuiltClient, ClientSettings, ConfigFiles, CredentialsSource};
+pub use ua::{app_id_token, APP_ID_ENV, APP_ID_MAX_LEN, APP_ID_PROFILE_KEY};
 pub use wire::{
     parse_container_credentials, parse_credential_process_output, parse_imds_credentials,
     parse_sts_credentials,
