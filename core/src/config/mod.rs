@@ -29,6 +29,7 @@
 //!         ChainStep::ReadFile(p) => { let r = fs::read(&p).map_err(FileError::from); chain.handle_file(&p, r) }
 //!         ChainStep::Http { request, timeout } => chain.handle_http(send(request, timeout)),
 //!         ChainStep::RunProcess { command, timeout } => chain.handle_process(run(&command, timeout)),
+//!         ChainStep::WriteFile { path, contents } => { let r = fs::write(&path, contents).map_err(FileError::from); chain.handle_write(&path, r) }
 //!         ChainStep::Done(result) => break result,
 //!     }
 //! }
@@ -44,6 +45,7 @@ mod chain_settings;
 pub mod profile;
 mod resolve;
 mod settings;
+mod sso;
 mod ua;
 mod wire;
 
@@ -57,6 +59,7 @@ pub use chain_settings::{
 };
 pub use resolve::{ConfigLoader, ConfigOverrides, ResolvedConfig, SERVICE_ENV_SUFFIX, SERVICE_KEY};
 pub use settings::{BuildMessages, BuiltClient, ClientSettings, ConfigFiles, CredentialsSource};
+pub use sso::sso_cache_file;
 pub use ua::{app_id_token, APP_ID_ENV, APP_ID_MAX_LEN, APP_ID_PROFILE_KEY};
 pub use wire::{
     parse_container_credentials, parse_credential_process_output, parse_imds_credentials,
