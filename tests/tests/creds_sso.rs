@@ -39,8 +39,7 @@ fn sso_server(token: Arc<Mutex<String>>) -> FakeServer {
             }
             return Answer::json(r#"{"error":"invalid_grant"}"#).status(400);
         }
-        let want =
-            format!("/federation/credentials?role_name=EventsWriter&account_id=111122223333");
+        let want = "/federation/credentials?role_name=EventsWriter&account_id=111122223333";
         if seen.method == "GET" && seen.path == want {
             if seen.header("x-amz-sso_bearer_token") != Some(token.lock().unwrap().as_str()) {
                 return Answer::json(r#"{"message":"Session token not found or invalid"}"#)

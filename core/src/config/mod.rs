@@ -6,8 +6,8 @@
 //! state machines ask for.
 //!
 //! * [`CredentialsChain`] — the default credentials chain (environment, web
-//!   identity, shared files with `credential_process` and assume-role
-//!   chains, ECS/EKS container credentials, EC2 IMDSv2), one
+//!   identity, shared files with `credential_process`, assume-role chains
+//!   and IAM Identity Center (SSO) profiles, ECS/EKS container credentials, EC2 IMDSv2), one
 //!   [`ChainStep`] at a time.
 //! * [`CredentialsCache`] — the current credentials, when to refresh them,
 //!   and a [`RefreshTicket`] so that concurrent callers refresh only once.
