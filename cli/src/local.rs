@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use personalize_events_blocking::{Client, Credentials, Error, RetryConfig};
 use personalize_events_local::{
-    parse_fault_kinds, parse_fault_script, LocalServer, LocalServerBuilder, Phase, Stats,
-    DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY,
+    parse_fault_kinds, parse_fault_script, parse_host, LocalServer, LocalServerBuilder, Phase,
+    Stats, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY,
 };
 
 /// The region a `--local` client signs for unless `--region` says otherwise.
@@ -46,7 +46,16 @@ pub fn client(
 /// Options of `personalize-events local`.
 #[derive(Debug, clap::Args)]
 pub struct LocalArgs {
-    /// Port to listen on, on 127.0.0.1 (0 picks a free one).
+    /// Address to listen on: a loopback address such as 127.0.0.2 or [::1]
+    /// (another address needs --allow-non-loopback).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Let --host be an address other programs on the network can reach
+    /// (0.0.0.0, a LAN address): anyone who reaches it may send records
+    /// with the example credentials.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// Append every accepted record to this file, as JSON lines.
@@ -83,7 +92,9 @@ pub struct LocalArgs {
 impl LocalArgs {
     /// The emulator these options describe; an error names the bad flag.
     pub fn builder(&self) -> Result<LocalServerBuilder, String> {
-        let mut b = LocalServer::builder().port(self.port);
+        let host =
+            parse_host(&self.host, self.allow_non_loopback).map_err(|e| format!("--host: {e}"))?;
+        let mut b = LocalServer::builder().host(host).port(self.port);
         if let Some(p) = &self.log_file {
             b = b.log_file(p);
         }

@@ -192,6 +192,15 @@ impl AnyInput {
         any_dispatch!(self, v => v.validate())
     }
 
+    /// Every violated constraint, in the service's wording and paths
+    /// (`Value at 'eventList.1.member.itemId' failed to satisfy constraint:
+    /// ...`), in model order; empty when the input is valid. For servers
+    /// that answer like the service: see
+    /// [`service_validation_message`](crate::service_validation_message).
+    pub fn service_violations(&self) -> Vec<String> {
+        any_dispatch!(self, v => crate::validate::service_violations(v))
+    }
+
     /// The JSON body.
     pub fn encode(&self) -> Vec<u8> {
         any_dispatch!(self, v => v.encode())

@@ -64,46 +64,175 @@ impl fmt::Display for PathFmt<'_> {
     }
 }
 
+/// The service's (Coral's) path: members joined by `.`, list entries
+/// numbered from 1 as `N.member` (`eventList.1.member.itemId`).
+struct ServicePathFmt<'a>(&'a [Seg]);
+impl fmt::Display for ServicePathFmt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            match s {
+                Seg::Field(n) => f.write_str(n)?,
+                Seg::Index(i) => write!(f, "{}.member", i + 1)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 fn err(path: &[Seg], problem: impl Into<String>) -> Error {
     let mut p = String::new();
     let _ = write!(p, "{}", PathFmt(path));
     Error::validation(p, problem)
 }
 
+/// A broken constraint, in terms both wordings need.
+enum Broken<'a> {
+    MinLength {
+        n: usize,
+        min: usize,
+    },
+    MaxLength {
+        n: usize,
+        max: usize,
+    },
+    MinItems {
+        n: usize,
+        min: usize,
+    },
+    MaxItems {
+        n: usize,
+        max: usize,
+    },
+    /// The model's pattern and this crate's explanation of it.
+    Pattern(&'static str, &'static str),
+    Reserved(&'a str),
+    NotObject,
+    NotJson(&'static str, usize),
+    NotFinite(f32),
+}
+
+impl Broken<'_> {
+    /// This crate's wording (`length 300 is above the maximum 256`).
+    fn client_problem(&self) -> String {
+        match self {
+            Broken::MinLength { n, min } => format!("length {n} is below the minimum {min}"),
+            Broken::MaxLength { n, max } => format!("length {n} is above the maximum {max}"),
+            Broken::MinItems { n, min } => format!("has {n} entries, below the minimum {min}"),
+            Broken::MaxItems { n, max } => format!("has {n} entries, above the maximum {max}"),
+            Broken::Pattern(pattern, why) => format!("does not match the pattern {pattern}{why}"),
+            Broken::Reserved(k) => {
+                format!("must not hold the reserved key \"{k}\" (compared case-insensitively)")
+            }
+            Broken::NotObject => "is not a JSON object".into(),
+            Broken::NotJson(what, at) => format!("is not valid JSON ({what} at character {at})"),
+            Broken::NotFinite(v) => format!("{v} is not a finite number"),
+        }
+    }
+
+    /// The service's wording of the constraint. The model's constraints
+    /// (lengths, list sizes, patterns) read as the service words them; the
+    /// `properties` rules and finite numbers, which are not model
+    /// constraints, are worded in the same frame.
+    fn service_constraint(&self) -> String {
+        match self {
+            Broken::MinLength { min, .. } | Broken::MinItems { min, .. } => {
+                format!("Member must have length greater than or equal to {min}")
+            }
+            Broken::MaxLength { max, .. } | Broken::MaxItems { max, .. } => {
+                format!("Member must have length less than or equal to {max}")
+            }
+            Broken::Pattern(pattern, _) => {
+                format!("Member must satisfy regular expression pattern: {pattern}")
+            }
+            Broken::Reserved(k) => format!(
+                "Member must not contain the reserved key \"{k}\" (compared case-insensitively)"
+            ),
+            Broken::NotObject => "Member must be a JSON object".into(),
+            Broken::NotJson(what, at) => {
+                format!("Member must be valid JSON ({what} at character {at})")
+            }
+            Broken::NotFinite(_) => "Member must be a finite number".into(),
+        }
+    }
+}
+
+/// Where violations go: the client stops at the first, in its own wording;
+/// the emulator collects them all, in the service's.
+pub(crate) enum Reporter {
+    First,
+    All(Vec<String>),
+}
+
+impl Reporter {
+    /// Violations collected so far (always 0 for `First`).
+    fn count(&self) -> usize {
+        match self {
+            Reporter::First => 0,
+            Reporter::All(v) => v.len(),
+        }
+    }
+
+    fn report(&mut self, path: &[Seg], broken: Broken<'_>) -> Result<(), Error> {
+        match self {
+            Reporter::First => Err(err(path, broken.client_problem())),
+            Reporter::All(v) => {
+                v.push(format!(
+                    "Value at '{}' failed to satisfy constraint: {}",
+                    ServicePathFmt(path),
+                    broken.service_constraint()
+                ));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A missing (or `null`) required member in the service's wording.
+pub(crate) fn service_missing(path: &[Seg]) -> String {
+    format!(
+        "Value null at '{}' failed to satisfy constraint: Member must not be null",
+        ServicePathFmt(path)
+    )
+}
+
 /// Length in code points, counted only when the byte length could exceed `max`.
-fn check_len(path: &[Seg], s: &str, min: usize, max: usize) -> Result<(), Error> {
+fn check_len(r: &mut Reporter, path: &[Seg], s: &str, min: usize, max: usize) -> Result<(), Error> {
     if s.len() < min {
         // Fewer bytes than the minimum means fewer code points too.
         let n = s.chars().count();
-        return Err(err(path, format!("length {n} is below the minimum {min}")));
+        return r.report(path, Broken::MinLength { n, min });
     }
     if s.len() > max {
         let n = s.chars().count();
         if n > max {
-            return Err(err(path, format!("length {n} is above the maximum {max}")));
+            return r.report(path, Broken::MaxLength { n, max });
         }
     }
     if min > 1 {
         let n = s.chars().count();
         if n < min {
-            return Err(err(path, format!("length {n} is below the minimum {min}")));
+            return r.report(path, Broken::MinLength { n, min });
         }
     }
     Ok(())
 }
 
-fn check_list<T>(path: &[Seg], v: &[T], min: usize, max: usize) -> Result<(), Error> {
-    if v.len() < min {
-        return Err(err(
-            path,
-            format!("has {} entries, below the minimum {min}", v.len()),
-        ));
+fn check_list<T>(
+    r: &mut Reporter,
+    path: &[Seg],
+    v: &[T],
+    min: usize,
+    max: usize,
+) -> Result<(), Error> {
+    let n = v.len();
+    if n < min {
+        return r.report(path, Broken::MinItems { n, min });
     }
-    if v.len() > max {
-        return Err(err(
-            path,
-            format!("has {} entries, above the maximum {max}", v.len()),
-        ));
+    if n > max {
+        return r.report(path, Broken::MaxItems { n, max });
     }
     Ok(())
 }
@@ -161,23 +290,26 @@ pub const RESERVED_PROPERTY_KEYS: [&str; 6] = [
     "impression",
 ];
 
-fn check_properties(path: &[Seg], p: &Properties, max: usize, reserved: bool) -> Result<(), Error> {
+fn check_properties(
+    r: &mut Reporter,
+    path: &[Seg],
+    p: &Properties,
+    max: usize,
+    reserved: bool,
+) -> Result<(), Error> {
     let text = p.as_str();
-    check_len(path, text, 1, max)?;
+    let before = r.count();
+    check_len(r, path, text, 1, max)?;
+    if r.count() != before {
+        return Ok(());
+    }
     match crate::jsonscan::scan_object(text, reserved) {
         Ok(None) => Ok(()),
-        Ok(Some(k)) => Err(err(
-            path,
-            format!("must not hold the reserved key \"{k}\" (compared case-insensitively)"),
-        )),
-        Err(crate::jsonscan::ScanError::NotAnObject) => Err(err(path, "is not a JSON object")),
-        Err(crate::jsonscan::ScanError::Syntax(what, at)) => Err(err(
-            path,
-            format!(
-                "is not valid JSON ({what} at character {})",
-                char_index(text, at) + 1
-            ),
-        )),
+        Ok(Some(k)) => r.report(path, Broken::Reserved(k)),
+        Err(crate::jsonscan::ScanError::NotAnObject) => r.report(path, Broken::NotObject),
+        Err(crate::jsonscan::ScanError::Syntax(what, at)) => {
+            r.report(path, Broken::NotJson(what, char_index(text, at) + 1))
+        }
     }
 }
 
@@ -186,11 +318,16 @@ fn char_index(text: &str, byte: usize) -> usize {
     text.char_indices().take_while(|(i, _)| *i < byte).count()
 }
 
-fn check_ids(path: &mut Path, ids: &[String], max_each: usize) -> Result<(), Error> {
-    check_list(path, ids, 1, 25)?;
+fn check_ids(
+    r: &mut Reporter,
+    path: &mut Path,
+    ids: &[String],
+    max_each: usize,
+) -> Result<(), Error> {
+    check_list(r, path, ids, 1, 25)?;
     for (i, id) in ids.iter().enumerate() {
         path.push(Seg::Index(i));
-        check_len(path, id, 1, max_each)?;
+        check_len(r, path, id, 1, max_each)?;
         path.pop();
     }
     Ok(())
@@ -204,13 +341,14 @@ macro_rules! at {
     }};
 }
 
-fn check_arn(path: &[Seg], arn: &str) -> Result<(), Error> {
-    check_len(path, arn, 0, 256)?;
-    if !matches_arn_pattern(arn) {
-        return Err(err(
-            path,
-            r"does not match the pattern arn:([a-z\d-]+):personalize:.*:.*:.+",
-        ));
+const ARN_PATTERN: &str = r"arn:([a-z\d-]+):personalize:.*:.*:.+";
+const ATTRIBUTION_SOURCE_PATTERN: &str = r"^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$";
+
+fn check_arn(r: &mut Reporter, path: &[Seg], arn: &str) -> Result<(), Error> {
+    let before = r.count();
+    check_len(r, path, arn, 0, 256)?;
+    if r.count() == before && !matches_arn_pattern(arn) {
+        return r.report(path, Broken::Pattern(ARN_PATTERN, ""));
     }
     Ok(())
 }
@@ -221,74 +359,115 @@ pub trait Validate {
     fn validate(&self) -> Result<(), Error>;
 }
 
-impl Validate for PutEventsInput {
-    fn validate(&self) -> Result<(), Error> {
+/// Every check of one input, reporting to `r`.
+pub(crate) trait Check {
+    fn check(&self, r: &mut Reporter) -> Result<(), Error>;
+}
+
+macro_rules! validate_by_check {
+    ($($t:ty),*) => {$(
+        impl Validate for $t {
+            fn validate(&self) -> Result<(), Error> {
+                self.check(&mut Reporter::First)
+            }
+        }
+    )*};
+}
+validate_by_check!(
+    PutEventsInput,
+    PutItemsInput,
+    PutUsersInput,
+    PutActionsInput,
+    PutActionInteractionsInput
+);
+
+/// Every violation of `input`, in the service's wording and paths, in model
+/// order (empty when it is valid).
+pub(crate) fn service_violations(input: &impl Check) -> Vec<String> {
+    let mut r = Reporter::All(Vec::new());
+    // `All` never stops early.
+    let _ = input.check(&mut r);
+    match r {
+        Reporter::All(v) => v,
+        Reporter::First => Vec::new(),
+    }
+}
+
+impl Check for PutEventsInput {
+    fn check(&self, r: &mut Reporter) -> Result<(), Error> {
         let mut p = Path::new();
         at!(
             p,
             Seg::Field("trackingId"),
-            check_len(&p, &self.tracking_id, 1, 256)
+            check_len(r, &p, &self.tracking_id, 1, 256)
         );
         if let Some(u) = &self.user_id {
-            at!(p, Seg::Field("userId"), check_len(&p, u, 1, 256));
+            at!(p, Seg::Field("userId"), check_len(r, &p, u, 1, 256));
         }
         at!(
             p,
             Seg::Field("sessionId"),
-            check_len(&p, &self.session_id, 1, 256)
+            check_len(r, &p, &self.session_id, 1, 256)
         );
         p.push(Seg::Field("eventList"));
-        check_list(&p, &self.event_list, 1, 10)?;
+        check_list(r, &p, &self.event_list, 1, 10)?;
         for (i, e) in self.event_list.iter().enumerate() {
             p.push(Seg::Index(i));
-            validate_event(&mut p, e)?;
+            validate_event(r, &mut p, e)?;
             p.pop();
         }
         Ok(())
     }
 }
 
-fn validate_event(p: &mut Path, e: &Event) -> Result<(), Error> {
+fn validate_event(r: &mut Reporter, p: &mut Path, e: &Event) -> Result<(), Error> {
     if let Some(v) = &e.event_id {
-        at!(p, Seg::Field("eventId"), check_len(p, v, 1, 256));
+        at!(p, Seg::Field("eventId"), check_len(r, p, v, 1, 256));
     }
     at!(
         p,
         Seg::Field("eventType"),
-        check_len(p, &e.event_type, 1, 256)
+        check_len(r, p, &e.event_type, 1, 256)
     );
     if let Some(v) = e.event_value {
         if !v.is_finite() {
-            p.push(Seg::Field("eventValue"));
-            return Err(err(p, format!("{v} is not a finite number")));
+            at!(
+                p,
+                Seg::Field("eventValue"),
+                r.report(p, Broken::NotFinite(v))
+            );
         }
     }
     if let Some(v) = &e.item_id {
-        at!(p, Seg::Field("itemId"), check_len(p, v, 1, 256));
+        at!(p, Seg::Field("itemId"), check_len(r, p, v, 1, 256));
     }
     if let Some(v) = &e.properties {
         at!(
             p,
             Seg::Field("properties"),
-            check_properties(p, v, 1024, true)
+            check_properties(r, p, v, 1024, true)
         );
     }
     if let Some(v) = &e.recommendation_id {
-        at!(p, Seg::Field("recommendationId"), check_len(p, v, 1, 40));
+        at!(p, Seg::Field("recommendationId"), check_len(r, p, v, 1, 40));
     }
     if let Some(v) = &e.impression {
-        at!(p, Seg::Field("impression"), check_ids(p, v, 256));
+        at!(p, Seg::Field("impression"), check_ids(r, p, v, 256));
     }
     if let Some(m) = &e.metric_attribution {
         p.push(Seg::Field("metricAttribution"));
         p.push(Seg::Field("eventAttributionSource"));
         let s = &m.event_attribution_source;
-        check_len(p, s, 0, 1024)?;
-        if !matches_attribution_source_pattern(s) {
-            return Err(err(
+        let before = r.count();
+        check_len(r, p, s, 0, 1024)?;
+        if r.count() == before && !matches_attribution_source_pattern(s) {
+            r.report(
                 p,
-                r"does not match the pattern ^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$ (printable ASCII with at least one non-space character)",
-            ));
+                Broken::Pattern(
+                    ATTRIBUTION_SOURCE_PATTERN,
+                    " (printable ASCII with at least one non-space character)",
+                ),
+            )?;
         }
         p.pop();
         p.pop();
@@ -298,24 +477,28 @@ fn validate_event(p: &mut Path, e: &Event) -> Result<(), Error> {
 
 macro_rules! validate_dataset {
     ($input:ty, $list:ident, $list_json:literal, $id:ident, $id_json:literal, $props_max:literal) => {
-        impl Validate for $input {
-            fn validate(&self) -> Result<(), Error> {
+        impl Check for $input {
+            fn check(&self, r: &mut Reporter) -> Result<(), Error> {
                 let mut p = Path::new();
                 at!(
                     p,
                     Seg::Field("datasetArn"),
-                    check_arn(&p, &self.dataset_arn)
+                    check_arn(r, &p, &self.dataset_arn)
                 );
                 p.push(Seg::Field($list_json));
-                check_list(&p, &self.$list, 1, 10)?;
-                for (i, r) in self.$list.iter().enumerate() {
+                check_list(r, &p, &self.$list, 1, 10)?;
+                for (i, record) in self.$list.iter().enumerate() {
                     p.push(Seg::Index(i));
-                    at!(p, Seg::Field($id_json), check_len(&p, &r.$id, 1, 256));
-                    if let Some(v) = &r.properties {
+                    at!(
+                        p,
+                        Seg::Field($id_json),
+                        check_len(r, &p, &record.$id, 1, 256)
+                    );
+                    if let Some(v) = &record.properties {
                         at!(
                             p,
                             Seg::Field("properties"),
-                            check_properties(&p, v, $props_max, false)
+                            check_properties(r, &p, v, $props_max, false)
                         );
                     }
                     p.pop();
@@ -337,50 +520,54 @@ validate_dataset!(
     32000
 );
 
-impl Validate for PutActionInteractionsInput {
-    fn validate(&self) -> Result<(), Error> {
+impl Check for PutActionInteractionsInput {
+    fn check(&self, r: &mut Reporter) -> Result<(), Error> {
         let mut p = Path::new();
         at!(
             p,
             Seg::Field("trackingId"),
-            check_len(&p, &self.tracking_id, 1, 256)
+            check_len(r, &p, &self.tracking_id, 1, 256)
         );
         p.push(Seg::Field("actionInteractions"));
-        check_list(&p, &self.action_interactions, 1, 10)?;
+        check_list(r, &p, &self.action_interactions, 1, 10)?;
         for (i, a) in self.action_interactions.iter().enumerate() {
             p.push(Seg::Index(i));
             at!(
                 p,
                 Seg::Field("actionId"),
-                check_len(&p, &a.action_id, 1, 256)
+                check_len(r, &p, &a.action_id, 1, 256)
             );
             if let Some(v) = &a.user_id {
-                at!(p, Seg::Field("userId"), check_len(&p, v, 1, 256));
+                at!(p, Seg::Field("userId"), check_len(r, &p, v, 1, 256));
             }
             at!(
                 p,
                 Seg::Field("sessionId"),
-                check_len(&p, &a.session_id, 1, 256)
+                check_len(r, &p, &a.session_id, 1, 256)
             );
             at!(
                 p,
                 Seg::Field("eventType"),
-                check_len(&p, &a.event_type, 1, 256)
+                check_len(r, &p, &a.event_type, 1, 256)
             );
             if let Some(v) = &a.event_id {
-                at!(p, Seg::Field("eventId"), check_len(&p, v, 1, 256));
+                at!(p, Seg::Field("eventId"), check_len(r, &p, v, 1, 256));
             }
             if let Some(v) = &a.recommendation_id {
-                at!(p, Seg::Field("recommendationId"), check_len(&p, v, 1, 40));
+                at!(
+                    p,
+                    Seg::Field("recommendationId"),
+                    check_len(r, &p, v, 1, 40)
+                );
             }
             if let Some(v) = &a.impression {
-                at!(p, Seg::Field("impression"), check_ids(&mut p, v, 256));
+                at!(p, Seg::Field("impression"), check_ids(r, &mut p, v, 256));
             }
             if let Some(v) = &a.properties {
                 at!(
                     p,
                     Seg::Field("properties"),
-                    check_properties(&p, v, 1024, true)
+                    check_properties(r, &p, v, 1024, true)
                 );
             }
             p.pop();

@@ -13,9 +13,12 @@
 //!   `InvalidSignatureException` (wrong secret, tampered request, wrong
 //!   scope, clock skew, expired presigned URL).
 //! * **Bodies** are decoded and validated with the client's own rules
-//!   ([`personalize_events_core::AnyInput`]): a broken constraint or a
-//!   missing required member is 400 `InvalidInputException` naming the
-//!   field; malformed JSON or a member of the wrong type is 400
+//!   ([`personalize_events_core::AnyInput`]), answered in the service's
+//!   wording: broken constraints and missing required members are 400
+//!   `InvalidInputException` with every violation counted and named by its
+//!   service path (`1 validation error detected: Value at
+//!   'eventList.1.member.itemId' failed to satisfy constraint: Member must
+//!   have length less than or equal to 256`); malformed JSON or a member of the wrong type is 400
 //!   `SerializationException`; any path or method other than the five
 //!   `POST` operations is 404 `UnknownOperationException`. With
 //!   [`tracking_ids`](LocalServerBuilder::tracking_ids) or
@@ -30,7 +33,9 @@
 //!   connection reset, stall and truncated response ([`FaultKind`]), from a
 //!   deterministic script ([`parse_fault_script`]) and then a seeded failure
 //!   rate, each before or after the records are kept ([`Phase`]).
-//! * **Bounded**: loopback by default, optional limits on requests and
+//! * **Bounded**: loopback by default (another loopback address or `[::1]`
+//!   with [`host`](LocalServerBuilder::host); [`parse_host`] refuses other
+//!   addresses unless told otherwise), optional limits on requests and
 //!   time, stalls of at most a minute, bodies of at most 4 MiB, and every
 //!   connection closed within seconds of a stop.
 //!
@@ -83,10 +88,12 @@
 
 mod body;
 mod fault;
+mod host;
 mod server;
 mod store;
 
 pub use fault::{parse_fault_kinds, parse_fault_script, FaultKind, Phase, ScriptStep};
+pub use host::{check_loopback, parse_host};
 pub use server::{
     LocalServer, LocalServerBuilder, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY,
     MAX_BODY_BYTES, MAX_STALL,

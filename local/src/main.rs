@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use personalize_events_core::Credentials;
 use personalize_events_local::{
-    parse_fault_kinds, parse_fault_script, LocalServer, LocalServerBuilder, Phase,
+    check_loopback, parse_fault_kinds, parse_fault_script, parse_host, LocalServer,
+    LocalServerBuilder, Phase,
 };
 
 const USAGE: &str = "\
@@ -18,8 +19,13 @@ personalize-events-local: a local emulator of Amazon Personalize Events
 Usage: personalize-events-local [OPTIONS]
 
 Options:
-  --addr HOST:PORT          address to listen on [default: 127.0.0.1:0]
+  --host ADDR               loopback address to listen on, e.g. 127.0.0.2 or
+                            [::1] [default: 127.0.0.1]
   --port N                  port to listen on (0 picks a free one)
+  --addr HOST:PORT          both at once, e.g. 127.0.0.1:4566 or [::1]:4566
+  --allow-non-loopback      let --host / --addr be any address (0.0.0.0, a LAN
+                            address): anyone who can reach it may send records
+                            with the example credentials
   --credentials AK:SECRET[:TOKEN]
                             accept this key pair (repeatable; replaces the
                             default AKIDEXAMPLE / wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY)
@@ -68,6 +74,9 @@ fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
 fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
     let mut b = LocalServer::builder();
     let mut args = args.into_iter();
+    // Checked once every flag is read, so that the order does not matter.
+    let mut hosts = Vec::new();
+    let mut allow_non_loopback = false;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
@@ -76,6 +85,10 @@ fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
+            "--allow-non-loopback" => {
+                allow_non_loopback = true;
+                continue;
+            }
             _ => {}
         }
         let mut value = || {
@@ -90,7 +103,13 @@ fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String
                 let addr: SocketAddr = v
                     .parse()
                     .map_err(|_| format!("--addr: `{v}` is not HOST:PORT (an IP address)"))?;
+                hosts.push(("--addr", addr.ip()));
                 b.bind(addr)
+            }
+            "--host" => {
+                let ip = parse_host(&value()?, true).map_err(|e| format!("--host: {e}"))?;
+                hosts.push(("--host", ip));
+                b.host(ip)
             }
             "--port" => b.port(number(&flag, &value()?)?),
             "--credentials" => {
@@ -123,6 +142,9 @@ fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String
             "--stall-ms" => b.stall(Duration::from_millis(number(&flag, &value()?)?)),
             other => return Err(format!("unknown option `{other}`")),
         };
+    }
+    for (flag, ip) in hosts {
+        check_loopback(ip, allow_non_loopback).map_err(|e| format!("{flag}: {e}"))?;
     }
     Ok(Command::Run(Box::new(b)))
 }
@@ -252,11 +274,39 @@ mod tests {
             (&["--faults", "boom"][..], "unknown fault"),
             (&["--fault-phase", "later"][..], "unknown fault phase"),
             (&["--addr", "localhost:1"][..], "HOST:PORT"),
+            (
+                &["--addr", "0.0.0.0:1"][..],
+                "--addr: 0.0.0.0 is not a loopback address",
+            ),
+            (&["--host", "192.168.0.2"][..], "--allow-non-loopback"),
+            (&["--host", "example.com"][..], "not an IP address"),
             (&["--max-seconds", "-1"][..], "not a valid duration"),
         ] {
             let e = parse(args).unwrap_err();
             assert!(e.contains(want), "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn other_loopback_addresses_and_ipv6() {
+        assert!(matches!(
+            parse(&["--host", "127.0.0.2"]),
+            Ok(Command::Run(_))
+        ));
+        assert!(matches!(
+            parse(&["--host=[::1]", "--port", "0"]),
+            Ok(Command::Run(_))
+        ));
+        assert!(matches!(parse(&["--addr", "[::1]:0"]), Ok(Command::Run(_))));
+        // Either order.
+        assert!(matches!(
+            parse(&["--host", "0.0.0.0", "--allow-non-loopback"]),
+            Ok(Command::Run(_))
+        ));
+        assert!(matches!(
+            parse(&["--allow-non-loopback", "--addr", "0.0.0.0:0"]),
+            Ok(Command::Run(_))
+        ));
     }
 
     #[test]

@@ -20,7 +20,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use personalize_events_core::sign::{self, VerifyParams};
 use personalize_events_core::{
-    time, uuid_from_seed, AnyInput, Credentials, Error, OPERATIONS, SIGNING_NAME,
+    missing_required_members, service_validation_message, time, uuid_from_seed, AnyInput,
+    Credentials, Error, OPERATIONS, SIGNING_NAME,
 };
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
@@ -113,6 +114,14 @@ impl LocalServerBuilder {
     /// The address to listen on (default `127.0.0.1:0`, a free port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.config.addr = addr;
+        self
+    }
+
+    /// The address to listen on, keeping the port (default `127.0.0.1`);
+    /// e.g. another loopback address or `::1`. Nothing is checked here:
+    /// [`parse_host`](crate::parse_host) refuses non-loopback input.
+    pub fn host(mut self, ip: std::net::IpAddr) -> Self {
+        self.config.addr.set_ip(ip);
         self
     }
 
@@ -444,7 +453,8 @@ impl LocalServer {
         self.addr
     }
 
-    /// The endpoint URL to give a client: `http://127.0.0.1:PORT`.
+    /// The endpoint URL to give a client: `http://127.0.0.1:PORT`
+    /// (`http://[::1]:PORT` for IPv6).
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -850,6 +860,18 @@ fn process(shared: &Shared, req: Request<Bytes>, seq: u64, request_id: &str) -> 
             )
         }
     };
+    // Required members first, as the service does: they are found on the
+    // JSON itself (decoding stops at the first one, without its path).
+    let missing = missing_required_members(operation, &value);
+    if !missing.is_empty() {
+        return reject(
+            shared,
+            StatusCode::BAD_REQUEST,
+            "InvalidInputException",
+            &service_validation_message(&missing),
+            request_id,
+        );
+    }
     let input = match AnyInput::from_json(operation, body) {
         Ok(i) => i,
         Err(Error::Validation { problem, .. }) => {
@@ -866,12 +888,13 @@ fn process(shared: &Shared, req: Request<Bytes>, seq: u64, request_id: &str) -> 
             )
         }
     };
-    if let Err(e) = input.validate() {
+    let violations = input.service_violations();
+    if !violations.is_empty() {
         return reject(
             shared,
             StatusCode::BAD_REQUEST,
             "InvalidInputException",
-            &e.to_string(),
+            &service_validation_message(&violations),
             request_id,
         );
     }

@@ -13,7 +13,9 @@ ENDPOINT_URL only:
   ``parameter_validation=False``, calls it would have refused itself
   (minimum lengths, empty lists, missing required members): each must fail
   with the error the model demands, HTTP 400 ``InvalidInputException``,
-  raised as botocore's modeled exception class;
+  raised as botocore's modeled exception class, whose message is the
+  service's (``1 validation error detected: Value at
+  'eventList.1.member.itemId' failed to satisfy constraint: ...``);
 * a call signed with a wrong secret (``InvalidSignatureException``) and
   one with an unknown access key (``UnrecognizedClientException``), 403.
 
@@ -211,43 +213,45 @@ def main(argv):
     long = "x" * 257
     invalid = [
         # botocore lets these through (it checks no maximum and no pattern).
-        ("PutEvents itemId over 256", "itemId", client, lambda c: c.put_events(
+        ("PutEvents itemId over 256", "eventList.1.member.itemId", client, lambda c: c.put_events(
             trackingId=TRACKING, sessionId="s", eventList=[event(10, now, itemId=long)])),
         ("PutEvents trackingId over 256", "trackingId", client, lambda c: c.put_events(
             trackingId=long, sessionId="s", eventList=[event(11, now)])),
         ("PutEvents 11 events", "eventList", client, lambda c: c.put_events(
             trackingId=TRACKING, sessionId="s",
             eventList=[event(20 + i, now) for i in range(11)])),
-        ("PutEvents recommendationId over 40", "recommendationId", client,
+        ("PutEvents recommendationId over 40", "eventList.1.member.recommendationId", client,
          lambda c: c.put_events(trackingId=TRACKING, sessionId="s",
                                 eventList=[event(12, now, recommendationId="r" * 41)])),
-        ("PutEvents 26 impressions", "impression", client, lambda c: c.put_events(
+        ("PutEvents 26 impressions", "eventList.1.member.impression", client, lambda c: c.put_events(
             trackingId=TRACKING, sessionId="s",
             eventList=[event(13, now, impression=[f"i{i}" for i in range(26)])])),
-        ("PutEvents properties over 1024", "properties", client, lambda c: c.put_events(
+        ("PutEvents properties over 1024", "eventList.1.member.properties", client, lambda c: c.put_events(
             trackingId=TRACKING, sessionId="s",
             eventList=[event(14, now, properties=json.dumps({"k": "v" * 1100}))])),
-        ("PutEvents reserved property key", "properties", client, lambda c: c.put_events(
+        ("PutEvents reserved property key", "eventList.1.member.properties", client, lambda c: c.put_events(
             trackingId=TRACKING, sessionId="s",
             eventList=[event(15, now, properties=json.dumps({"userId": "u"}))])),
-        ("PutEvents attribution source pattern", "eventAttributionSource", client,
+        ("PutEvents attribution source pattern",
+         "eventList.1.member.metricAttribution.eventAttributionSource", client,
          lambda c: c.put_events(trackingId=TRACKING, sessionId="s", eventList=[
              event(16, now, metricAttribution={"eventAttributionSource": "   "})])),
         ("PutItems datasetArn pattern", "datasetArn", client, lambda c: c.put_items(
             datasetArn="arn:aws:s3:::bucket", items=[{"itemId": "i"}])),
-        ("PutItems itemId over 256", "itemId", client, lambda c: c.put_items(
+        ("PutItems itemId over 256", "items.1.member.itemId", client, lambda c: c.put_items(
             datasetArn=ARN + "ITEMS", items=[{"itemId": long}])),
         ("PutUsers 11 users", "users", client, lambda c: c.put_users(
             datasetArn=ARN + "USERS", users=[{"userId": f"u{i}"} for i in range(11)])),
-        ("PutUsers properties not an object", "properties", client, lambda c: c.put_users(
+        ("PutUsers properties not an object", "users.1.member.properties", client, lambda c: c.put_users(
             datasetArn=ARN + "USERS", users=[{"userId": "u", "properties": "[1, 2]"}])),
-        ("PutActions actionId over 256", "actionId", client, lambda c: c.put_actions(
+        ("PutActions actionId over 256", "actions.1.member.actionId", client, lambda c: c.put_actions(
             datasetArn=ARN + "ACTIONS", actions=[{"actionId": long}])),
         ("PutActionInteractions 11 interactions", "actionInteractions", client,
          lambda c: c.put_action_interactions(trackingId=TRACKING, actionInteractions=[
              {"actionId": "a", "sessionId": "s", "timestamp": now, "eventType": "Taken"}
              for _ in range(11)])),
-        ("PutActionInteractions eventType over 256", "eventType", client,
+        ("PutActionInteractions eventType over 256",
+         "actionInteractions.1.member.eventType", client,
          lambda c: c.put_action_interactions(trackingId=TRACKING, actionInteractions=[
              {"actionId": "a", "sessionId": "s", "timestamp": now, "eventType": long}])),
         # botocore would refuse these itself: sent with parameter_validation=False.
@@ -259,9 +263,10 @@ def main(argv):
             trackingId=TRACKING, eventList=[event(31, now)])),
         ("PutItems empty items", "items", lax, lambda c: c.put_items(
             datasetArn=ARN + "ITEMS", items=[])),
-        ("PutUsers empty userId", "userId", lax, lambda c: c.put_users(
+        ("PutUsers empty userId", "users.1.member.userId", lax, lambda c: c.put_users(
             datasetArn=ARN + "USERS", users=[{"userId": ""}])),
-        ("PutActionInteractions missing timestamp", "timestamp", lax,
+        ("PutActionInteractions missing timestamp",
+         "actionInteractions.1.member.timestamp", lax,
          lambda c: c.put_action_interactions(trackingId=TRACKING, actionInteractions=[
              {"actionId": "a", "sessionId": "s", "eventType": "Taken"}])),
     ]
@@ -292,8 +297,10 @@ def main(argv):
                 checks.fail(f"invalid {name}", f"status {status}")
             elif not isinstance(e, c.exceptions.InvalidInputException):
                 checks.fail(f"invalid {name}", f"not the modeled class: {type(e)}")
-            elif field not in message:
-                checks.fail(f"invalid {name}", f"message does not name {field}: {message}")
+            elif not (message.startswith("1 validation error detected: Value ")
+                      and f" at '{field}' failed to satisfy constraint: " in message):
+                checks.fail(f"invalid {name}",
+                            f"not the service's wording for '{field}': {message}")
             elif not e.response.get("ResponseMetadata", {}).get("RequestId"):
                 checks.fail(f"invalid {name}", "no RequestId")
             else:

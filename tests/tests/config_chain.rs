@@ -38,6 +38,10 @@ fn drive(mut chain: CredentialsChain) -> Result<Credentials, Error> {
             ChainStep::RunProcess { command, timeout } => {
                 chain.handle_process(run_process(&command, timeout))
             }
+            ChainStep::WriteFile { path, contents } => {
+                let r = std::fs::write(&path, contents).map_err(FileError::from);
+                chain.handle_write(&path, r);
+            }
             ChainStep::Done(r) => return r,
         }
     }

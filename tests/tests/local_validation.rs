@@ -1,5 +1,7 @@
 //! The emulator refuses what the service refuses, with the client's own
-//! rules: 400 `InvalidInputException` naming the field, 400
+//! rules, answered in the service's wording: 400 `InvalidInputException`
+//! with every violation counted and named by its service path (the
+//! `service_verdict` of every invalid conformance vector, exactly), 400
 //! `SerializationException` for malformed JSON or wrong types, 404
 //! `UnknownOperationException` for unknown routes, and 404
 //! `ResourceNotFoundException` for unknown tracking ids and datasets when
@@ -15,6 +17,7 @@ use personalize_events_core::{
     ActionInteraction, Event, PutActionInteractionsInput, PutEventsInput,
 };
 use personalize_events_local::LocalServer;
+use personalize_events_tests::conformance_vectors;
 use serde_json::json;
 
 fn server() -> LocalServer {
@@ -36,11 +39,74 @@ fn events_body(events: Vec<serde_json::Value>) -> Vec<u8> {
 }
 
 /// Sends `body` to `path` and checks a 400 `InvalidInputException` whose
-/// message names `field`.
-fn assert_invalid(s: &LocalServer, path: &str, body: Vec<u8>, field: &str) {
+/// message is one violation: `want` (`'path' failed to satisfy constraint:
+/// ...`, after `Value` or `Value null`).
+fn assert_invalid(s: &LocalServer, path: &str, body: Vec<u8>, want: &str) {
     let r = send(&sign_raw(&s.endpoint_url(), path, body)).unwrap();
     let msg = r.assert_error(400, "InvalidInputException");
-    assert!(msg.contains(field), "message {msg:?} should name {field}");
+    assert!(
+        msg.starts_with("1 validation error detected: Value "),
+        "{msg:?}"
+    );
+    assert!(
+        msg.ends_with(want),
+        "message {msg:?} should end with {want:?}"
+    );
+}
+
+#[test]
+fn every_invalid_conformance_vector_gets_the_service_verdict() {
+    let s = server();
+    let vectors = conformance_vectors("invalid");
+    assert!(vectors.len() >= 6, "{} vectors", vectors.len());
+    for (id, v) in &vectors {
+        let verdict = &v["service_verdict"];
+        // The request the verdict was given for: what botocore sent, or
+        // would have sent without its own validation.
+        let req = &v[verdict["evaluated_body"].as_str().unwrap()];
+        let body = req["body"].as_str().unwrap().as_bytes().to_vec();
+        let r = send(&sign_raw(
+            &s.endpoint_url(),
+            req["path"].as_str().unwrap(),
+            body,
+        ))
+        .unwrap();
+        let msg = r.assert_error(
+            verdict["status"].as_u64().unwrap() as u16,
+            verdict["error_type"].as_str().unwrap(),
+        );
+        assert_eq!(msg, verdict["message"].as_str().unwrap(), "{id}");
+    }
+    assert!(s.records().is_empty());
+}
+
+#[test]
+fn several_violations_are_counted_and_joined() {
+    let s = server();
+    let body = json!({
+        "trackingId": "",
+        "userId": "u".repeat(257),
+        "sessionId": "s",
+        "eventList": [event(json!({})), event(json!({"itemId": "x".repeat(257), "eventType": ""}))],
+    });
+    let r = send(&sign_raw(&s.endpoint_url(), "/events", body.to_string())).unwrap();
+    assert_eq!(
+        r.assert_error(400, "InvalidInputException"),
+        "4 validation errors detected: \
+         Value at 'trackingId' failed to satisfy constraint: Member must have length greater than or equal to 1; \
+         Value at 'userId' failed to satisfy constraint: Member must have length less than or equal to 256; \
+         Value at 'eventList.2.member.eventType' failed to satisfy constraint: Member must have length greater than or equal to 1; \
+         Value at 'eventList.2.member.itemId' failed to satisfy constraint: Member must have length less than or equal to 256"
+    );
+    let body = json!({"eventList": [{"sentAt": 1}]});
+    let r = send(&sign_raw(&s.endpoint_url(), "/events", body.to_string())).unwrap();
+    assert_eq!(
+        r.assert_error(400, "InvalidInputException"),
+        "3 validation errors detected: \
+         Value null at 'trackingId' failed to satisfy constraint: Member must not be null; \
+         Value null at 'sessionId' failed to satisfy constraint: Member must not be null; \
+         Value null at 'eventList.1.member.eventType' failed to satisfy constraint: Member must not be null"
+    );
 }
 
 #[test]
@@ -53,65 +119,69 @@ fn constraint_violations_are_invalid_input_naming_the_field() {
                 event(json!({})),
                 event(json!({"itemId": "x".repeat(257)})),
             ]),
-            "eventList[1].itemId: length 257 is above the maximum 256",
+            "'eventList.2.member.itemId' failed to satisfy constraint: Member must have length less than or equal to 256",
         ),
         (
             "/events",
             events_body((0..11).map(|_| event(json!({}))).collect()),
-            "eventList: has 11 entries, above the maximum 10",
+            "'eventList' failed to satisfy constraint: Member must have length less than or equal to 10",
         ),
-        ("/events", events_body(vec![]), "eventList: has 0 entries"),
+        (
+            "/events",
+            events_body(vec![]),
+            "'eventList' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ),
         (
             "/events",
             json!({"trackingId": "", "sessionId": "s", "eventList": [event(json!({}))]})
                 .to_string()
                 .into_bytes(),
-            "trackingId",
+            "'trackingId' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ),
         (
             "/events",
             events_body(vec![event(json!({"properties": "{\"userId\": \"u\"}"}))]),
-            "eventList[0].properties",
+            "'eventList.1.member.properties' failed to satisfy constraint: Member must not contain the reserved key \"userId\" (compared case-insensitively)",
         ),
         (
             "/events",
             events_body(vec![event(json!({"recommendationId": "r".repeat(41)}))]),
-            "eventList[0].recommendationId",
+            "'eventList.1.member.recommendationId' failed to satisfy constraint: Member must have length less than or equal to 40",
         ),
         (
             "/events",
             events_body(vec![event(
                 json!({"metricAttribution": {"eventAttributionSource": "   "}}),
             )]),
-            "eventList[0].metricAttribution.eventAttributionSource",
+            r"'eventList.1.member.metricAttribution.eventAttributionSource' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$",
         ),
         (
             "/events",
             events_body(vec![event(
                 json!({"impression": (0..26).map(|i| i.to_string()).collect::<Vec<_>>()}),
             )]),
-            "eventList[0].impression",
+            "'eventList.1.member.impression' failed to satisfy constraint: Member must have length less than or equal to 25",
         ),
         (
             "/items",
             json!({"datasetArn": "arn:aws:s3:::bucket", "items": [{"itemId": "i"}]})
                 .to_string()
                 .into_bytes(),
-            "datasetArn",
+            r"'datasetArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:([a-z\d-]+):personalize:.*:.*:.+",
         ),
         (
             "/users",
             json!({"datasetArn": DATASET, "users": [{"userId": "u", "properties": "[1]"}]})
                 .to_string()
                 .into_bytes(),
-            "users[0].properties",
+            "'users.1.member.properties' failed to satisfy constraint: Member must be a JSON object",
         ),
         (
             "/actions",
             json!({"datasetArn": DATASET, "actions": [{"actionId": "a".repeat(300)}]})
                 .to_string()
                 .into_bytes(),
-            "actions[0].actionId",
+            "'actions.1.member.actionId' failed to satisfy constraint: Member must have length less than or equal to 256",
         ),
         (
             "/action-interactions",
@@ -119,7 +189,7 @@ fn constraint_violations_are_invalid_input_naming_the_field() {
                 {"actionId": "a", "sessionId": "", "timestamp": 1, "eventType": "Taken"}]})
             .to_string()
             .into_bytes(),
-            "actionInteractions[0].sessionId",
+            "'actionInteractions.1.member.sessionId' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ),
     ];
     let n = cases.len() as u64;
@@ -139,16 +209,31 @@ fn missing_required_members_are_invalid_input_naming_them() {
         json!({"trackingId": "t", "eventList": [event(json!({}))]})
             .to_string()
             .into_bytes(),
-        "sessionId",
+        "'sessionId' failed to satisfy constraint: Member must not be null",
     );
     assert_invalid(
         &s,
         "/items",
         json!({"items": [{"itemId": "i"}]}).to_string().into_bytes(),
-        "datasetArn",
+        "'datasetArn' failed to satisfy constraint: Member must not be null",
     );
-    // An empty body is an empty structure.
-    assert_invalid(&s, "/users", Vec::new(), "datasetArn");
+    assert_invalid(
+        &s,
+        "/action-interactions",
+        json!({"trackingId": "t", "actionInteractions": [
+            {"actionId": "a", "sessionId": "s", "timestamp": null, "eventType": "Taken"}]})
+        .to_string()
+        .into_bytes(),
+        "'actionInteractions.1.member.timestamp' failed to satisfy constraint: Member must not be null",
+    );
+    // An empty body is an empty structure: both members are missing.
+    let r = send(&sign_raw(&s.endpoint_url(), "/users", Vec::new())).unwrap();
+    assert_eq!(
+        r.assert_error(400, "InvalidInputException"),
+        "2 validation errors detected: \
+         Value null at 'datasetArn' failed to satisfy constraint: Member must not be null; \
+         Value null at 'users' failed to satisfy constraint: Member must not be null"
+    );
 }
 
 #[test]

@@ -346,6 +346,7 @@ fn the_credentials_chain_shows_no_web_identity_token() {
                         .unwrap()));
                 }
                 ChainStep::RunProcess { .. } => panic!("no process is configured"),
+                ChainStep::WriteFile { .. } => panic!("no file is written here"),
                 ChainStep::Done(r) => break 'drive r,
             }
         }

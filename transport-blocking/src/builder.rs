@@ -162,6 +162,14 @@ impl ClientBuilder {
         self.with(|s| s.user_agent_suffix(suffix))
     }
 
+    /// The application id sent in the `User-Agent` as `app/<id>`, so that a
+    /// company's logs tell its programs apart. Wins over
+    /// `AWS_SDK_UA_APP_ID` and the profile's `sdk_ua_app_id`, which are
+    /// used otherwise (when the environment is read).
+    pub fn app_id(self, id: impl Into<String>) -> Self {
+        self.with(|s| s.app_id(id))
+    }
+
     /// The largest response body read (default 1 MiB); a longer one is cut.
     /// The service answers with small JSON documents.
     pub fn max_response_body(mut self, bytes: usize) -> Self {

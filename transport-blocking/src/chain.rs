@@ -193,6 +193,13 @@ impl DefaultCredentialsChain {
                     tracing::trace!("credentials chain runs credential_process");
                     chain.handle_process(run_process(&command, timeout));
                 }
+                ChainStep::WriteFile { path, contents } => {
+                    tracing::trace!(path = %path.display(), "credentials chain writes a file");
+                    chain.handle_write(
+                        &path,
+                        std::fs::write(&path, contents).map_err(FileError::from),
+                    );
+                }
                 ChainStep::Done(result) => return log_resolved(result),
             }
         }

@@ -49,8 +49,8 @@
 //! [`Client::from_env`] takes the region, endpoint, retry settings and
 //! credentials from the usual `AWS_*` variables and the shared config files
 //! (`~/.aws/config`, `~/.aws/credentials`) instead, as the AWS CLI does:
-//! profiles, `credential_process`, assumed roles, web identity, container
-//! credentials and EC2 instance metadata all work without code (see
+//! profiles, `credential_process`, assumed roles, IAM Identity Center (SSO),
+//! web identity, container credentials and EC2 instance metadata all work without code (see
 //! [`ClientBuilder::with_env`] and [`DefaultCredentialsChain`]).
 //! [`Client::put_all`] sends any number of records in calls of at most 10
 //! and reports the records of each failed call.

@@ -268,6 +268,13 @@ impl DefaultCredentialsChain {
                     tracing::trace!("credentials chain runs credential_process");
                     chain.handle_process(run_process(&command, timeout).await);
                 }
+                ChainStep::WriteFile { path, contents } => {
+                    tracing::trace!(path = %path.display(), "credentials chain writes a file");
+                    let r = tokio::fs::write(&path, contents)
+                        .await
+                        .map_err(FileError::from);
+                    chain.handle_write(&path, r);
+                }
                 ChainStep::Done(result) => return log_resolved(result),
             }
         }

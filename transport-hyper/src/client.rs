@@ -473,6 +473,14 @@ impl ClientBuilder {
         self.with(|s| s.fill_event_ids(fill))
     }
 
+    /// The application id sent in the `User-Agent` as `app/<id>`, so that a
+    /// company's logs tell its programs apart. Wins over
+    /// `AWS_SDK_UA_APP_ID` and the profile's `sdk_ua_app_id`, which are
+    /// used otherwise (when the environment is read).
+    pub fn app_id(self, id: impl Into<String>) -> Self {
+        self.with(|s| s.app_id(id))
+    }
+
     /// How long idle pooled connections are kept (default 30 s).
     pub fn pool_idle_timeout(mut self, d: Duration) -> Self {
         self.pool_idle_timeout = d;

@@ -66,8 +66,8 @@
 //! and the shared config files (`~/.aws/config`, `~/.aws/credentials`), and
 //! the credentials through the default chain of the AWS CLI and SDKs
 //! ([`DefaultCredentialsChain`]: environment, web identity, profiles with
-//! `credential_process` or assumed roles, ECS/EKS containers, EC2 instance
-//! metadata), cached and refreshed before they expire. With the
+//! `credential_process`, assumed roles or IAM Identity Center (SSO), ECS/EKS
+//! containers, EC2 instance metadata), cached and refreshed before they expire. With the
 //! `aws-config-adapter` feature, `AwsSdkCredentials` plugs in any provider
 //! of the AWS SDK for Rust (e.g. `aws-config`'s chain, SSO included).
 //!

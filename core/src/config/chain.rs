@@ -10,8 +10,9 @@
 //! 3. **profile** (`AWS_PROFILE` or `default`) of the shared files:
 //!    `role_arn` with `web_identity_token_file`, `source_profile` (chains of
 //!    STS `AssumeRole`, signed) or `credential_source` (`Environment`,
-//!    `Ec2InstanceMetadata`, `EcsContainer`); then static keys; then
-//!    `credential_process`;
+//!    `Ec2InstanceMetadata`, `EcsContainer`); then IAM Identity Center (SSO:
+//!    `sso_session` or legacy `sso_start_url`, see `sso.rs`); then static
+//!    keys; then `credential_process`;
 //! 4. **container** (ECS, EKS Pod Identity):
 //!    `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` / `_FULL_URI` with
 //!    `AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)`;
@@ -36,6 +37,7 @@ use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use http::{Method, Request, Response, StatusCode};
 
 use super::profile::{Profile, ProfileSet};
+use super::sso::{SsoPoll, SsoSource};
 use super::wire::{self, form_encode, parse_sts_error, STS_VERSION};
 use super::{cred_err, scrub, shorten, Environment, FileError};
 use crate::{Credentials, Error, TransportErrorKind};
@@ -146,6 +148,15 @@ pub enum ChainStep {
         /// How long it may run.
         timeout: Duration,
     },
+    /// Write `contents` to this file, replacing it (the SSO token cache,
+    /// after a refresh), and report it with
+    /// [`CredentialsChain::handle_write`]. A failed write is not fatal.
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Its new contents (they hold tokens: never log them).
+        contents: Vec<u8>,
+    },
     /// The chain is over.
     Done(Result<Credentials, Error>),
 }
@@ -174,6 +185,11 @@ impl fmt::Debug for ChainStep {
                 .debug_struct("RunProcess")
                 .field("command", command)
                 .field("timeout", timeout)
+                .finish(),
+            ChainStep::WriteFile { path, contents } => f
+                .debug_struct("WriteFile")
+                .field("path", path)
+                .field("len", &contents.len())
                 .finish(),
             ChainStep::Done(r) => f.debug_tuple("Done").field(r).finish(),
         }
@@ -256,12 +272,15 @@ enum Stage {
 enum Awaiting {
     Nothing,
     File(PathBuf),
+    Write(PathBuf),
     Http,
     Process,
 }
 
-enum Input {
+pub(super) enum Input {
     File(PathBuf, Result<Vec<u8>, FileError>),
+    /// A file was written, or not: the SSO cache is best effort.
+    Written,
     Http(Result<Response<Vec<u8>>, Error>),
     Process(Result<ProcessOutput, Error>),
 }
@@ -338,6 +357,7 @@ impl CredentialsChain {
                     ChainStep::ReadFile(p) => Awaiting::File(p.clone()),
                     ChainStep::Http { .. } => Awaiting::Http,
                     ChainStep::RunProcess { .. } => Awaiting::Process,
+                    ChainStep::WriteFile { path, .. } => Awaiting::Write(path.clone()),
                     ChainStep::Done(_) => Awaiting::Nothing,
                 };
                 step
@@ -353,6 +373,18 @@ impl CredentialsChain {
             self.input = Some(Input::File(path.to_path_buf(), result));
         } else {
             self.unexpected(&format!("the file {}", path.display()));
+        }
+    }
+
+    /// Reports the result of [`ChainStep::WriteFile`].
+    pub fn handle_write(&mut self, path: &Path, result: Result<(), FileError>) {
+        if matches!(&self.awaiting, Awaiting::Write(p) if p == path) {
+            self.awaiting = Awaiting::Nothing;
+            // A cache that cannot be written costs a refresh next time.
+            let _ = result;
+            self.input = Some(Input::Written);
+        } else {
+            self.unexpected(&format!("the write of {}", path.display()));
         }
     }
 
@@ -707,14 +739,10 @@ impl CredentialsChain {
                     (None, Some(cs)) => break self.named_source(cs, p).map_err(err)?,
                 }
             }
-            if ["sso_session", "sso_start_url", "sso_account_id"]
-                .iter()
-                .any(|k| p.get(k).is_some())
+            if let Some(sso) =
+                SsoSource::from_profile(&self.env, set, p, self.timeouts.sts).map_err(err)?
             {
-                return Err(err(format!(
-                    "profile `{name}` uses IAM Identity Center (SSO), which this client does not support; \
-                     use `credential_process = aws configure export-credentials --profile {name}`"
-                )));
+                break Base::Sso(Box::new(sso));
             }
             if p.get("aws_access_key_id").is_some() {
                 break Base::Static(static_from_profile(p).map_err(err)?);
@@ -939,6 +967,7 @@ enum Base {
     Imds {
         endpoint: String,
     },
+    Sso(Box<SsoSource>),
 }
 
 struct Role {
@@ -977,6 +1006,7 @@ impl Role {
 
 enum JobState {
     Start,
+    Sso,
     WebToken,
     WebSts,
     ContainerToken,
@@ -1028,7 +1058,7 @@ fn default_session_name(now: SystemTime) -> String {
     format!("personalize-events-rs-{ms}")
 }
 
-fn build_request(
+pub(super) fn build_request(
     method: Method,
     url: &str,
     headers: &[(&str, &str)],
@@ -1276,6 +1306,10 @@ impl Job {
                             self.io(JobState::ContainerGet, step)
                         }
                     },
+                    Base::Sso(_) => {
+                        self.state = JobState::Sso;
+                        JobPoll::Continue
+                    }
                     Base::Imds { .. } => {
                         let step = self.imds_token_step(t);
                         self.io(
@@ -1288,6 +1322,16 @@ impl Job {
                     }
                 },
 
+                (JobState::Sso, input) => {
+                    let Base::Sso(sso) = &mut self.base else {
+                        return self.fail("SSO state without an SSO source");
+                    };
+                    match sso.poll(input, now, secrets) {
+                        SsoPoll::Io(step) => self.io(JobState::Sso, Ok(step)),
+                        SsoPoll::Done(c) => self.got_base(c),
+                        SsoPoll::Fail(m) => self.fail(m),
+                    }
+                }
                 (JobState::WebToken, Some(Input::File(path, r))) => {
                     match read_token(r, "web identity token file", &path) {
                         Err(m) => self.fail(m),

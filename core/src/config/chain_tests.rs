@@ -97,6 +97,11 @@ impl Io {
                     let r = self.processes.remove(0);
                     chain.handle_process(r);
                 }
+                ChainStep::WriteFile { path, contents } => {
+                    self.log.push(format!("WRITE {}", path.display()));
+                    self.files.insert(path.clone(), Ok(contents));
+                    chain.handle_write(&path, Ok(()));
+                }
                 ChainStep::Done(r) => {
                     if let Err(e) = &r {
                         let s = format!("{e} {e:?}");
@@ -420,12 +425,12 @@ fn credential_process_success_and_failures() {
 }
 
 #[test]
-fn sso_and_mfa_profiles_are_refused_clearly() {
+fn incomplete_sso_and_mfa_profiles_are_refused_clearly() {
     let e = Io::default()
         .config("[default]\nsso_session = corp\nsso_account_id = 1\n")
         .run(CredentialsChain::new(&env(&[]), None))
         .unwrap_err();
-    assert!(err_parts(e).1.contains("IAM Identity Center (SSO)"));
+    assert!(err_parts(e).1.contains("no [sso-session corp] section"));
     let e = Io::default()
         .config("[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\nmfa_serial = arn:mfa\n[profile base]\naws_access_key_id=A\naws_secret_access_key=S3CRET\n")
         .run(CredentialsChain::new(&env(&[]), None))

@@ -6,14 +6,15 @@
 //! state machines ask for.
 //!
 //! * [`CredentialsChain`] — the default credentials chain (environment, web
-//!   identity, shared files with `credential_process` and assume-role
-//!   chains, ECS/EKS container credentials, EC2 IMDSv2), one
+//!   identity, shared files with `credential_process`, assume-role chains
+//!   and IAM Identity Center (SSO) profiles, ECS/EKS container credentials, EC2 IMDSv2), one
 //!   [`ChainStep`] at a time.
 //! * [`CredentialsCache`] — the current credentials, when to refresh them,
 //!   and a [`RefreshTicket`] so that concurrent callers refresh only once.
 //! * [`ConfigLoader`] / [`ResolvedConfig`] — region, endpoint, FIPS,
 //!   dual-stack, `max_attempts` and `retry_mode` from code, environment and
-//!   profile, turned into a [`crate::ClientConfig`].
+//!   profile, turned into a [`crate::ClientConfig`]; the application id of
+//!   the `User-Agent` likewise ([`APP_ID_ENV`]).
 //! * [`profile`] — the parser of `~/.aws/config` and `~/.aws/credentials`.
 //! * [`ClientSettings`] / [`ChainSettings`] — what a transport's
 //!   `ClientBuilder` and `DefaultCredentialsChain` collect, resolved here so
@@ -28,6 +29,7 @@
 //!         ChainStep::ReadFile(p) => { let r = fs::read(&p).map_err(FileError::from); chain.handle_file(&p, r) }
 //!         ChainStep::Http { request, timeout } => chain.handle_http(send(request, timeout)),
 //!         ChainStep::RunProcess { command, timeout } => chain.handle_process(run(&command, timeout)),
+//!         ChainStep::WriteFile { path, contents } => { let r = fs::write(&path, contents).map_err(FileError::from); chain.handle_write(&path, r) }
 //!         ChainStep::Done(result) => break result,
 //!     }
 //! }
@@ -43,6 +45,8 @@ mod chain_settings;
 pub mod profile;
 mod resolve;
 mod settings;
+mod sso;
+mod ua;
 mod wire;
 
 pub use cache::{
@@ -55,6 +59,8 @@ pub use chain_settings::{
 };
 pub use resolve::{ConfigLoader, ConfigOverrides, ResolvedConfig, SERVICE_ENV_SUFFIX, SERVICE_KEY};
 pub use settings::{BuildMessages, BuiltClient, ClientSettings, ConfigFiles, CredentialsSource};
+pub use sso::sso_cache_file;
+pub use ua::{app_id_token, APP_ID_ENV, APP_ID_MAX_LEN, APP_ID_PROFILE_KEY};
 pub use wire::{
     parse_container_credentials, parse_credential_process_output, parse_imds_credentials,
     parse_sts_credentials,

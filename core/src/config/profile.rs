@@ -10,8 +10,9 @@
 //! * `[name]` starts a section. In the config file, profiles are
 //!   `[profile name]` (any run of spaces or tabs after `profile`) and
 //!   `[default]`; `[profile default]` wins over `[default]` when both exist;
-//!   `[services name]` sections hold per-service settings; other sections
-//!   (`[sso-session x]`, `[name]` without the prefix) are not profiles. In
+//!   `[services name]` sections hold per-service settings and
+//!   `[sso-session name]` sections IAM Identity Center sessions; other
+//!   sections (`[name]` without the prefix) are not profiles. In
 //!   the credentials file every `[name]` is a profile and `[profile name]`
 //!   is ignored.
 //! * Profile names are made of `A-Z a-z 0-9 _ - / . % @ : +`; a section with
@@ -134,6 +135,7 @@ impl fmt::Debug for Section {
 pub struct ProfileSet {
     profiles: BTreeMap<String, Profile>,
     services: BTreeMap<String, Section>,
+    sso_sessions: BTreeMap<String, Section>,
 }
 
 impl ProfileSet {
@@ -168,6 +170,11 @@ impl ProfileSet {
                         .entry(name.clone())
                         .or_insert_with(|| named(&name))
                         .merge(&section),
+                    Header::SsoSession(name) => set
+                        .sso_sessions
+                        .entry(name.clone())
+                        .or_insert_with(|| named(&name))
+                        .merge(&section),
                     Header::Ignored => {}
                 }
             }
@@ -196,6 +203,11 @@ impl ProfileSet {
     /// The `[services name]` section called `name`.
     pub fn services(&self, name: &str) -> Option<&Section> {
         self.services.get(name)
+    }
+
+    /// The `[sso-session name]` section called `name` (config file only).
+    pub fn sso_session(&self, name: &str) -> Option<&Section> {
+        self.sso_sessions.get(name)
     }
 
     /// The profile names, sorted.
@@ -231,6 +243,7 @@ fn named(name: &str) -> Section {
 enum Header {
     Profile { name: String, prefixed: bool },
     Services(String),
+    SsoSession(String),
     Ignored,
 }
 
@@ -269,6 +282,12 @@ fn classify(header: &str, kind: FileKind) -> Header {
             } else if let Some(name) = strip_keyword(header, "services") {
                 if valid_profile_name(name) {
                     Header::Services(name.to_string())
+                } else {
+                    Header::Ignored
+                }
+            } else if let Some(name) = strip_keyword(header, "sso-session") {
+                if valid_profile_name(name) {
+                    Header::SsoSession(name.to_string())
                 } else {
                     Header::Ignored
                 }

@@ -21,6 +21,7 @@
 //! | dual-stack | `use_dual_stack` | `AWS_USE_DUALSTACK_ENDPOINT` | `use_dualstack_endpoint` |
 //! | attempts | `max_attempts` | `AWS_MAX_ATTEMPTS` | `max_attempts` |
 //! | retry mode | `retry_mode` | `AWS_RETRY_MODE` | `retry_mode` |
+//! | `User-Agent` application id | `app_id` | `AWS_SDK_UA_APP_ID` | `sdk_ua_app_id` |
 //!
 //! `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or the profile's
 //! `ignore_configured_endpoint_urls = true`) ignores the endpoints of the
@@ -30,6 +31,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::profile::{Profile, ProfileSet};
+use super::ua::{suffix_with_app_id, APP_ID_ENV, APP_ID_PROFILE_KEY};
 use super::{parse_bool, shorten, Environment, FileError};
 use crate::endpoint::{self, EndpointParams};
 use crate::retry::{RetryConfig, RetryMode};
@@ -59,6 +61,8 @@ pub struct ConfigOverrides {
     pub max_attempts: Option<u32>,
     /// Retry mode.
     pub retry_mode: Option<RetryMode>,
+    /// The application id of the `User-Agent` (`app/<id>`).
+    pub app_id: Option<String>,
 }
 
 impl ConfigOverrides {
@@ -97,6 +101,11 @@ impl ConfigOverrides {
         self.retry_mode = Some(m);
         self
     }
+    /// Sets the application id of the `User-Agent`.
+    pub fn with_app_id(mut self, id: impl Into<String>) -> Self {
+        self.app_id = Some(id.into());
+        self
+    }
 }
 
 /// The configuration after code, environment and profile were combined.
@@ -117,6 +126,9 @@ pub struct ResolvedConfig {
     pub max_attempts: Option<u32>,
     /// Retry mode, if configured.
     pub retry_mode: Option<RetryMode>,
+    /// The application id of the `User-Agent`, if configured (as given:
+    /// [`super::app_id_token`] is what is sent).
+    pub app_id: Option<String>,
 }
 
 /// Reads client configuration in two steps: which files, then resolution.
@@ -270,6 +282,14 @@ impl ConfigLoader {
                 .map_err(cfg)?,
         };
 
+        let non_blank = |v: &str| Some(v.to_string()).filter(|v| !v.trim().is_empty());
+        let app_id = overrides
+            .app_id
+            .as_deref()
+            .and_then(non_blank)
+            .or_else(|| env.get(APP_ID_ENV).and_then(non_blank))
+            .or_else(|| from_profile(APP_ID_PROFILE_KEY).and_then(non_blank));
+
         Ok(ResolvedConfig {
             profile: name,
             region,
@@ -278,6 +298,7 @@ impl ConfigLoader {
             use_dual_stack,
             max_attempts,
             retry_mode,
+            app_id,
         })
     }
 }
@@ -313,6 +334,7 @@ impl ResolvedConfig {
             retry = retry.with_mode(m);
         }
         config.retry = retry;
+        config.user_agent_suffix = suffix_with_app_id(self.app_id.as_deref(), None);
         Ok(config)
     }
 }

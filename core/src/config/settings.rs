@@ -57,6 +57,7 @@ pub struct ClientSettings {
     timeouts: Timeouts,
     fill_event_ids: bool,
     user_agent_suffix: Option<String>,
+    app_id: Option<String>,
     use_env: bool,
     environment: Option<Environment>,
     profile: Option<String>,
@@ -75,6 +76,7 @@ impl Default for ClientSettings {
             timeouts: Timeouts::default(),
             fill_event_ids: true,
             user_agent_suffix: None,
+            app_id: None,
             use_env: false,
             environment: None,
             profile: None,
@@ -94,6 +96,7 @@ impl fmt::Debug for ClientSettings {
             .field("timeouts", &self.timeouts)
             .field("fill_event_ids", &self.fill_event_ids)
             .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("app_id", &self.app_id)
             .field("use_env", &self.use_env)
             // Variable names only, never values.
             .field("environment", &self.environment)
@@ -202,6 +205,14 @@ impl ClientSettings {
         self
     }
 
+    /// The application id sent in the `User-Agent` as `app/<id>` (wins
+    /// over `AWS_SDK_UA_APP_ID` and the profile's `sdk_ua_app_id`), so that
+    /// logs tell one program from another.
+    pub fn app_id(mut self, id: impl Into<String>) -> Self {
+        self.app_id = Some(id.into());
+        self
+    }
+
     /// Reads the process's environment and the shared config files at build.
     pub fn with_env(mut self) -> Self {
         self.use_env = true;
@@ -270,6 +281,9 @@ impl ClientSettings {
         if let Some(b) = self.use_dual_stack {
             o = o.with_dual_stack(b);
         }
+        if let Some(id) = &self.app_id {
+            o = o.with_app_id(id.clone());
+        }
         o
     }
 
@@ -300,7 +314,7 @@ impl ClientSettings {
             return Err(Error::Config("timeouts must be above zero".into()));
         }
         let code_region = self.code_region();
-        let (region, explicit_endpoint, use_fips, use_dual_stack, retry) = match &env {
+        let (region, explicit_endpoint, use_fips, use_dual_stack, retry, app_id) = match &env {
             None => (
                 code_region
                     .clone()
@@ -309,6 +323,7 @@ impl ClientSettings {
                 self.use_fips.unwrap_or(false),
                 self.use_dual_stack.unwrap_or(false),
                 self.retry.clone(),
+                self.app_id.clone(),
             ),
             Some(env) => {
                 let r = ConfigLoader::resolve(env, files, &self.overrides())?;
@@ -328,7 +343,14 @@ impl ClientSettings {
                         retry = retry.with_mode(m);
                     }
                 }
-                (region, r.endpoint_url, r.use_fips, r.use_dual_stack, retry)
+                (
+                    region,
+                    r.endpoint_url,
+                    r.use_fips,
+                    r.use_dual_stack,
+                    retry,
+                    r.app_id,
+                )
             }
         };
 
@@ -372,7 +394,8 @@ impl ClientSettings {
         config.retry = retry;
         config.timeouts = t;
         config.fill_event_ids = self.fill_event_ids;
-        config.user_agent_suffix = self.user_agent_suffix;
+        config.user_agent_suffix =
+            super::ua::suffix_with_app_id(app_id.as_deref(), self.user_agent_suffix);
         Ok(BuiltClient {
             core: ClientCore::new(config)?,
             https,
@@ -408,6 +431,54 @@ mod tests {
             now,
             &MESSAGES,
         )
+    }
+
+    #[test]
+    fn app_id_from_code_env_or_profile_goes_into_the_user_agent() {
+        let files: ConfigFiles = [(
+            PathBuf::from("/cfg/config"),
+            Ok(b"[default]\nregion = us-east-1\nsdk_ua_app_id = from-profile\n".to_vec()),
+        )]
+        .into_iter()
+        .collect();
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let ua = |s: ClientSettings, vars: &[(&str, &str)]| {
+            let mut all = vec![("AWS_CONFIG_FILE", "/cfg/config")];
+            all.extend_from_slice(vars);
+            s.build(Some(env(&all)), &files, Some("given"), now, &MESSAGES)
+                .unwrap()
+                .core
+                .user_agent()
+                .to_string()
+        };
+        let base = crate::USER_AGENT_VALUE;
+        assert_eq!(
+            ua(ClientSettings::new(), &[]),
+            format!("{base} app/from-profile")
+        );
+        assert_eq!(
+            ua(ClientSettings::new(), &[("AWS_SDK_UA_APP_ID", "from env")]),
+            format!("{base} app/from-env")
+        );
+        assert_eq!(
+            ua(
+                ClientSettings::new()
+                    .app_id("code")
+                    .user_agent_suffix("tool/2"),
+                &[("AWS_SDK_UA_APP_ID", "env")]
+            ),
+            format!("{base} app/code tool/2")
+        );
+        // Without the environment, only code counts.
+        let b = build(
+            ClientSettings::new().region("us-east-1").app_id("code"),
+            None,
+            true,
+        )
+        .unwrap();
+        assert_eq!(b.core.user_agent(), format!("{base} app/code"));
+        let b = build(ClientSettings::new().region("us-east-1"), None, true).unwrap();
+        assert_eq!(b.core.user_agent(), base);
     }
 
     #[test]
