@@ -21,6 +21,7 @@
 //! | dual-stack | `use_dual_stack` | `AWS_USE_DUALSTACK_ENDPOINT` | `use_dualstack_endpoint` |
 //! | attempts | `max_attempts` | `AWS_MAX_ATTEMPTS` | `max_attempts` |
 //! | retry mode | `retry_mode` | `AWS_RETRY_MODE` | `retry_mode` |
+//! | CA bundle | `ca_bundle` | `AWS_CA_BUNDLE` | `ca_bundle` |
 //!
 //! `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or the profile's
 //! `ignore_configured_endpoint_urls = true`) ignores the endpoints of the
@@ -59,6 +60,8 @@ pub struct ConfigOverrides {
     pub max_attempts: Option<u32>,
     /// Retry mode.
     pub retry_mode: Option<RetryMode>,
+    /// A PEM file of the CAs to trust instead of the default roots.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl ConfigOverrides {
@@ -97,6 +100,11 @@ impl ConfigOverrides {
         self.retry_mode = Some(m);
         self
     }
+    /// Sets the CA bundle.
+    pub fn with_ca_bundle(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_bundle = Some(path.into());
+        self
+    }
 }
 
 /// The configuration after code, environment and profile were combined.
@@ -117,6 +125,9 @@ pub struct ResolvedConfig {
     pub max_attempts: Option<u32>,
     /// Retry mode, if configured.
     pub retry_mode: Option<RetryMode>,
+    /// The CA bundle to trust instead of the default roots, if configured
+    /// (`~` expanded).
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Reads client configuration in two steps: which files, then resolution.
@@ -270,7 +281,14 @@ impl ConfigLoader {
                 .map_err(cfg)?,
         };
 
+        let ca_bundle = overrides.ca_bundle.clone().or_else(|| {
+            env.get("AWS_CA_BUNDLE")
+                .or_else(|| from_profile("ca_bundle"))
+                .map(|p| env.expand_home(p))
+        });
+
         Ok(ResolvedConfig {
+            ca_bundle,
             profile: name,
             region,
             endpoint_url,
@@ -657,5 +675,19 @@ mod tests {
             .into_client_config()
             .unwrap_err();
         assert!(e.to_string().contains("no region configured"), "{e}");
+    }
+
+    #[test]
+    fn ca_bundle_precedence() {
+        let cfg = "[default]\nca_bundle = ~/corp.pem\n";
+        let none = ConfigOverrides::default();
+        let got =
+            |vars: &[(&str, &str)], o: &ConfigOverrides| resolve(vars, cfg, o).unwrap().ca_bundle;
+        assert_eq!(got(&[], &none), Some(PathBuf::from("/h/corp.pem")));
+        let env = [("AWS_CA_BUNDLE", "/env.pem")];
+        assert_eq!(got(&env, &none), Some(PathBuf::from("/env.pem")));
+        let code = ConfigOverrides::default().with_ca_bundle("/code.pem");
+        assert_eq!(got(&env, &code), Some(PathBuf::from("/code.pem")));
+        assert_eq!(resolve(&[], "", &none).unwrap().ca_bundle, None);
     }
 }
