@@ -85,6 +85,7 @@ mod chain;
 mod client;
 mod credentials;
 pub mod error_map;
+mod proxy;
 mod rng;
 
 #[cfg(feature = "aws-config-adapter")]
@@ -93,7 +94,10 @@ pub use batcher::{BatchReport, Batcher, BatcherClosed, BatcherConfig, FailedReco
 pub use chain::DefaultCredentialsChain;
 pub use client::{Client, ClientBuilder, DefaultConnector, MAX_RESPONSE_BYTES};
 pub use credentials::{ProvideCredentials, ProvideCredentialsFuture};
-pub use personalize_events_core::config::{ChainTimeouts, Environment};
+pub use personalize_events_core::config::{
+    ChainTimeouts, Environment, ProxySettings, TrustSettings,
+};
+pub use proxy::{ProxyConnector, ProxyError, ProxyStream};
 
 pub use personalize_events_core as core;
 pub use personalize_events_core::batch::Record;
