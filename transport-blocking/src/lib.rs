@@ -82,6 +82,7 @@
 mod batch;
 mod builder;
 mod chain;
+mod network;
 mod resolver;
 mod rng;
 mod transport;
@@ -97,7 +98,9 @@ pub use batch::{BatchReport, FailedCall};
 pub use builder::{ClientBuilder, DEFAULT_MAX_RESPONSE_BODY};
 pub use chain::DefaultCredentialsChain;
 pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
-pub use personalize_events_core::config::{ChainTimeouts, Environment};
+pub use personalize_events_core::config::{
+    ChainTimeouts, Environment, ProxySettings, TrustSettings,
+};
 pub use personalize_events_core::{
     Action, ActionInteraction, AnyInput, AnyOutput, ClientCore, Credentials, Error, Event, Item,
     MetricAttribution, Operation, Properties, PutActionInteractionsInput,

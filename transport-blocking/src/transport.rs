@@ -26,8 +26,15 @@ impl Http {
         connect_timeout: Duration,
         attempt_timeout: Duration,
         max_body: usize,
+        net: crate::network::Network,
     ) -> Self {
         let config = ureq::Agent::config_builder()
+            .proxy(net.proxy)
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(net.roots)
+                    .build(),
+            )
             // Error responses carry the body the decoder needs.
             .http_status_as_error(false)
             .https_only(https_only)
@@ -313,7 +320,14 @@ mod tests {
     }
 
     fn send_to(url: &str, timeout: Duration) -> Result<http::Response<Vec<u8>>, Error> {
-        let http = Http::new(url.starts_with("https"), "test", timeout, timeout, 1024);
+        let http = Http::new(
+            url.starts_with("https"),
+            "test",
+            timeout,
+            timeout,
+            1024,
+            Default::default(),
+        );
         let core =
             personalize_events_core::ClientCore::new(personalize_events_core::ClientConfig::new(
                 "us-east-1",
@@ -394,6 +408,7 @@ mod tests {
             Duration::from_secs(1),
             Duration::from_secs(1),
             10,
+            Default::default(),
         );
         let req = http::Request::post("http://127.0.0.1:9/x")
             .body(Vec::new())
