@@ -281,8 +281,7 @@ impl ClientBuilder {
         let core = built.core;
         let proxy =
             (built.proxy).unwrap_or_else(|| ProxySettings::from_env(&process_environment()));
-        let net =
-            crate::network::Network::new(&proxy, core.config().endpoint.scheme(), &built.trust)?;
+        let net = crate::network::Network::new(&proxy, core.config().endpoint.url(), &built.trust)?;
         let t = core.config().timeouts;
         let http = crate::transport::Http::new(
             built.https,

@@ -14,6 +14,8 @@ use ureq::tls::{Certificate, RootCerts};
 pub(crate) struct Network {
     /// The proxy for the endpoint, if any.
     pub(crate) proxy: Option<ureq::Proxy>,
+    /// The proxy as errors name it, when the endpoint is reached through it.
+    pub(crate) via: Option<String>,
     /// Whom TLS trusts.
     pub(crate) roots: RootCerts,
 }
@@ -22,22 +24,42 @@ impl Default for Network {
     fn default() -> Self {
         Network {
             proxy: None,
+            via: None,
             roots: RootCerts::WebPki,
         }
     }
 }
 
 impl Network {
-    /// The proxy for an endpoint of `scheme`, and the roots of `trust`.
+    /// The proxy for `endpoint`, and the roots of `trust`.
     pub(crate) fn new(
         proxy: &ProxySettings,
-        scheme: &str,
+        endpoint: &str,
         trust: &TrustSettings,
     ) -> Result<Self, Error> {
+        let uri: http::Uri = (endpoint.parse())
+            .map_err(|e| Error::Endpoint(format!("endpoint URL {endpoint}: {e}")))?;
+        let proxy = ureq_proxy(proxy, uri.scheme_str().unwrap_or(""))?;
+        let via = (proxy.as_ref())
+            .filter(|p| !p.is_no_proxy(&uri))
+            .map(|p| format!("http://{}:{}", p.host(), p.port()));
         Ok(Network {
-            proxy: ureq_proxy(proxy, scheme)?,
+            proxy,
+            via,
             roots: root_certs(trust)?,
         })
+    }
+
+    /// `e`, naming the proxy when connecting to it failed.
+    pub(crate) fn name_proxy(via: Option<&str>, e: Error) -> Error {
+        match (via, e) {
+            (Some(via), Error::Transport { kind, message })
+                if kind == personalize_events_core::TransportErrorKind::Connect =>
+            {
+                Error::transport(kind, format!("via proxy {via}: {message}"))
+            }
+            (_, e) => e,
+        }
     }
 }
 
@@ -51,7 +73,7 @@ impl Network {
 /// `Error::Config` naming the proxy (without its credentials) when its URL
 /// is malformed or of an unsupported kind.
 pub(crate) fn ureq_proxy(p: &ProxySettings, scheme: &str) -> Result<Option<ureq::Proxy>, Error> {
-    let Some(url) = p.for_scheme(scheme) else {
+    let Some(url) = p.for_scheme(scheme).filter(|_| !p.is_direct()) else {
         return Ok(None);
     };
     let bad = |e: ureq::Error| Error::Config(format!("proxy {}: {e}", display_url(url)));

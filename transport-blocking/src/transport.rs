@@ -12,6 +12,8 @@ use tracing::field::Empty;
 pub(crate) struct Http {
     agent: ureq::Agent,
     max_body: usize,
+    /// The proxy the endpoint is reached through, named in connect errors.
+    via_proxy: Option<String>,
 }
 
 /// Connections kept open per host. Enough for the batch helper's threads.
@@ -58,6 +60,7 @@ impl Http {
                 crate::resolver::CachingResolver::default(),
             ),
             max_body,
+            via_proxy: net.via,
         }
     }
 
@@ -101,7 +104,9 @@ impl Http {
             .timeout_global(Some(timeout))
             .timeout_connect(Some(connect_timeout))
             .build();
-        let response = self.agent.run(request).map_err(map_error)?;
+        let response = (self.agent.run(request)).map_err(|e| {
+            crate::network::Network::name_proxy(self.via_proxy.as_deref(), map_error(e))
+        })?;
         let (parts, body) = response.into_parts();
         let body = read_limited(body.into_reader(), self.max_body)?;
         Ok(http::Response::from_parts(parts, body))

@@ -65,7 +65,7 @@ impl ProxyConnector {
 /// hyper-util's matcher over the resolved settings; `None` when no proxy
 /// is set.
 fn matcher(p: &ProxySettings) -> Option<Matcher> {
-    if p.http().is_none() && p.https().is_none() && p.all().is_none() {
+    if p.is_direct() {
         return None;
     }
     let value = |v: Option<&str>| v.unwrap_or("").to_string();

@@ -131,6 +131,13 @@ impl ProxySettings {
         }
     }
 
+    /// Whether every connection is direct: no proxy set, or `NO_PROXY` is
+    /// `*` (which the transports' matchers may not apply to IP addresses).
+    pub fn is_direct(&self) -> bool {
+        (self.http.is_none() && self.https.is_none() && self.all.is_none())
+            || self.no_proxy_entries().any(|e| e == "*")
+    }
+
     /// The entries of the `NO_PROXY` list, trimmed, blanks left out.
     pub fn no_proxy_entries(&self) -> impl Iterator<Item = &str> {
         (self.no_proxy.as_deref().unwrap_or(""))
@@ -282,6 +289,8 @@ mod tests {
             ["a.example", "127.0.0.1"]
         );
         assert_eq!(ProxySettings::from_env(&env(&[])), ProxySettings::none());
+        assert!(ProxySettings::none().is_direct() && !p.is_direct());
+        assert!(p.with_no_proxy("a, *").is_direct());
         let cgi = env(&[("REQUEST_METHOD", "GET"), ("HTTP_PROXY", "http://evil:1")]);
         assert_eq!(ProxySettings::from_env(&cgi).for_scheme("http"), None);
     }
