@@ -55,6 +55,19 @@ fn through_https_proxy_to_a_private_ca_given_with_ca_bundle() {
 }
 
 #[test]
+fn by_default_the_system_trust_store_decides() {
+    // The system store, pointed at the test's CA with SSL_CERT_FILE (read
+    // by rustls-native-certs, as by OpenSSL), trusts the server.
+    let dir = TempDir::new("net-system");
+    let ca = TestCa::new();
+    let server = TlsServer::start(&ca);
+    let file = ca.write_pem(dir.path(), "system-ca.pem");
+    let out = run(put_events(&dir, &server.url(), 2).env("SSL_CERT_FILE", &file));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
 fn an_untrusted_certificate_stops_after_one_handshake() {
     let dir = TempDir::new("net-untrusted");
     let server = TlsServer::start(&TestCa::new());

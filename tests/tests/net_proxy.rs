@@ -136,5 +136,20 @@ fn a_refusing_proxy_is_named_in_the_error() {
         assert!(m.contains(&shown) && m.contains("proxy"), "{name}: {m}");
     }
     assert!(proxy.connects() >= 2);
+
+    // A proxy nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let e = env(&[
+        ("AWS_ENDPOINT_URL", server.url()),
+        ("AWS_CA_BUNDLE", bundle.display().to_string()),
+        ("HTTPS_PROXY", format!("http://{gone}")),
+    ]);
+    for (name, r) in call_both(&e) {
+        let m = r.expect_err(name).to_string();
+        eprintln!("{name}: {m}");
+        assert!(m.contains(&gone) && m.contains("proxy"), "{name}: {m}");
+    }
     assert_eq!(server.handshakes(), 0);
 }
