@@ -1,6 +1,6 @@
 //! Region, endpoint, retry settings and credentials found where the AWS CLI
-//! finds them, with `--region`, `--profile`, `--endpoint-url` and
-//! `--max-attempts` on top.
+//! finds them, with `--region`, `--profile`, `--endpoint-url`,
+//! `--ca-bundle` and `--max-attempts` on top.
 //!
 //! All of it is the blocking client's builder: `with_env()` reads the
 //! environment and the shared config files, and its default credentials
@@ -22,6 +22,8 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// `--max-attempts`.
     pub max_attempts: Option<u32>,
+    /// `--ca-bundle`.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 /// A client configured from flags, environment and profile. Credentials
@@ -38,6 +40,9 @@ pub fn client(opts: &AwsOptions, user_agent: &str) -> Result<Client, Error> {
         }
         if let Some(u) = &opts.endpoint_url {
             b = b.endpoint_url(u);
+        }
+        if let Some(f) = &opts.ca_bundle {
+            b = b.ca_bundle(f);
         }
         b
     };

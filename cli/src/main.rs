@@ -187,6 +187,10 @@ struct SendArgs {
     /// AWS_ENDPOINT_URL_PERSONALIZE_EVENTS, AWS_ENDPOINT_URL, the profile's].
     #[arg(long, value_name = "URL", conflicts_with = "local")]
     endpoint_url: Option<String>,
+    /// Trust only the CAs of this PEM file for TLS [default: AWS_CA_BUNDLE,
+    /// the profile's ca_bundle, else the system's trust store].
+    #[arg(long, value_name = "FILE", conflicts_with = "local")]
+    ca_bundle: Option<std::path::PathBuf>,
     /// Send to an emulator started on loopback for this run (no AWS account
     /// needed), and report what it received.
     #[arg(long)]
@@ -364,6 +368,7 @@ fn put(
             profile: args.profile.clone(),
             endpoint_url: args.endpoint_url.clone(),
             max_attempts: args.max_attempts,
+            ca_bundle: args.ca_bundle.clone(),
         };
         Some(aws::client(&opts, &ua).map_err(|e| e.to_string())?)
     };

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use personalize_events_core::config::{
     BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
+    ProxySettings, TrustSettings,
 };
 use personalize_events_core::{Credentials, Error, RetryConfig, Timeouts};
 
@@ -231,6 +232,27 @@ impl ClientBuilder {
         self.with(|s| s.credentials_timeouts(timeouts))
     }
 
+    /// The proxies to go through, instead of the environment's `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (read even without
+    /// [`with_env`](Self::with_env), as curl and the AWS SDKs do);
+    /// `ProxySettings::none()` connects directly.
+    pub fn proxy(self, proxy: ProxySettings) -> Self {
+        self.with(|s| s.proxy(proxy))
+    }
+
+    /// Whom TLS trusts, instead of `AWS_CA_BUNDLE`, the profile's
+    /// `ca_bundle` or, by default, the operating system's trust store
+    /// (the bundled Mozilla roots when it is empty).
+    pub fn trust(self, trust: TrustSettings) -> Self {
+        self.with(|s| s.trust(trust))
+    }
+
+    /// Trusts only the CAs of this PEM file, like `AWS_CA_BUNDLE` or the
+    /// profile's `ca_bundle` (which it wins over).
+    pub fn ca_bundle(self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.with(|s| s.ca_bundle(path))
+    }
+
     /// Builds the client: resolves the configuration and the endpoint,
     /// checks the settings and creates the connection pool.
     ///
@@ -240,7 +262,8 @@ impl ClientBuilder {
     /// that is plain http without having been configured explicitly, a bad
     /// user agent suffix, or (with [`with_env`](Self::with_env)) a malformed
     /// or unreadable config file, a profile chosen but not found, or a bad
-    /// value; `Error::Endpoint` when the endpoint cannot be resolved or the
+    /// value, a proxy URL that is malformed, a CA bundle that cannot be
+    /// read or holds no certificate; `Error::Endpoint` when the endpoint cannot be resolved or the
     /// URL is malformed; `Error::Credentials` when no credentials were given
     /// without `with_env`, or the environment's are incomplete.
     pub fn build(self) -> Result<Client, Error> {
@@ -264,6 +287,9 @@ impl ClientBuilder {
             }
         };
         let core = built.core;
+        let proxy =
+            (built.proxy).unwrap_or_else(|| ProxySettings::from_env(&process_environment()));
+        let net = crate::network::Network::new(&proxy, core.config().endpoint.url(), &built.trust)?;
         let t = core.config().timeouts;
         let http = crate::transport::Http::new(
             built.https,
@@ -271,6 +297,7 @@ impl ClientBuilder {
             t.connect,
             t.attempt,
             self.max_response_body,
+            net,
         );
         Ok(Client {
             inner: Arc::new(Inner {

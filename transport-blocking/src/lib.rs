@@ -4,7 +4,7 @@
 //! Validation, encoding, SigV4 signing, decoding, retries and clock-skew
 //! correction all live in `personalize-events-core`; this crate drives the
 //! core's `Call` state machine with a ureq agent (rustls with the ring
-//! provider, webpki roots) and a thread sleep.
+//! provider; the system's trust store or a CA bundle) and a thread sleep.
 //!
 //! ```
 //! # use std::io::{BufRead, BufReader, Read, Write};
@@ -63,11 +63,20 @@
 //! never answers costs at most one attempt timeout per attempt, and never
 //! more than the operation timeout in all.
 //!
-//! # Proxies
+//! # Proxies and TLS trust
 //!
-//! Like the AWS SDKs, the client goes through the proxy named by
-//! `ALL_PROXY`, `HTTPS_PROXY` or `HTTP_PROXY` (in either case), except for
-//! the hosts listed in `NO_PROXY`.
+//! Like the AWS SDKs, the client goes through the proxy named for its
+//! endpoint's scheme by `HTTPS_PROXY` or `HTTP_PROXY`, else `ALL_PROXY`
+//! (upper case first, then lower), with a `CONNECT` tunnel, except for the
+//! hosts listed in `NO_PROXY`; the variables are read even without
+//! [`ClientBuilder::with_env`], and [`ClientBuilder::proxy`] replaces them.
+//! A refusing proxy is named in the error.
+//!
+//! TLS trusts the CAs of [`ClientBuilder::ca_bundle`], `AWS_CA_BUNDLE` or
+//! the profile's `ca_bundle` (a PEM file that replaces the default roots,
+//! as in the AWS CLI), else the operating system's trust store, else (when
+//! that is empty) the bundled Mozilla roots. A certificate none of them
+//! trusts is refused and not retried.
 //!
 //! # Tracing
 //!
@@ -82,6 +91,7 @@
 mod batch;
 mod builder;
 mod chain;
+mod network;
 mod resolver;
 mod rng;
 mod transport;
@@ -97,7 +107,9 @@ pub use batch::{BatchReport, FailedCall};
 pub use builder::{ClientBuilder, DEFAULT_MAX_RESPONSE_BODY};
 pub use chain::DefaultCredentialsChain;
 pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
-pub use personalize_events_core::config::{ChainTimeouts, Environment};
+pub use personalize_events_core::config::{
+    ChainTimeouts, Environment, ProxySettings, TrustSettings,
+};
 pub use personalize_events_core::{
     Action, ActionInteraction, AnyInput, AnyOutput, ClientCore, Credentials, Error, Event, Item,
     MetricAttribution, Operation, Properties, PutActionInteractionsInput,

@@ -12,6 +12,8 @@ use tracing::field::Empty;
 pub(crate) struct Http {
     agent: ureq::Agent,
     max_body: usize,
+    /// The proxy the endpoint is reached through, named in connect errors.
+    via_proxy: Option<String>,
 }
 
 /// Connections kept open per host. Enough for the batch helper's threads.
@@ -26,8 +28,15 @@ impl Http {
         connect_timeout: Duration,
         attempt_timeout: Duration,
         max_body: usize,
+        net: crate::network::Network,
     ) -> Self {
         let config = ureq::Agent::config_builder()
+            .proxy(net.proxy)
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(net.roots)
+                    .build(),
+            )
             // Error responses carry the body the decoder needs.
             .http_status_as_error(false)
             .https_only(https_only)
@@ -51,6 +60,7 @@ impl Http {
                 crate::resolver::CachingResolver::default(),
             ),
             max_body,
+            via_proxy: net.via,
         }
     }
 
@@ -94,7 +104,9 @@ impl Http {
             .timeout_global(Some(timeout))
             .timeout_connect(Some(connect_timeout))
             .build();
-        let response = self.agent.run(request).map_err(map_error)?;
+        let response = (self.agent.run(request)).map_err(|e| {
+            crate::network::Network::name_proxy(self.via_proxy.as_deref(), map_error(e))
+        })?;
         let (parts, body) = response.into_parts();
         let body = read_limited(body.into_reader(), self.max_body)?;
         Ok(http::Response::from_parts(parts, body))
@@ -313,7 +325,14 @@ mod tests {
     }
 
     fn send_to(url: &str, timeout: Duration) -> Result<http::Response<Vec<u8>>, Error> {
-        let http = Http::new(url.starts_with("https"), "test", timeout, timeout, 1024);
+        let http = Http::new(
+            url.starts_with("https"),
+            "test",
+            timeout,
+            timeout,
+            1024,
+            Default::default(),
+        );
         let core =
             personalize_events_core::ClientCore::new(personalize_events_core::ClientConfig::new(
                 "us-east-1",
@@ -394,6 +413,7 @@ mod tests {
             Duration::from_secs(1),
             Duration::from_secs(1),
             10,
+            Default::default(),
         );
         let req = http::Request::post("http://127.0.0.1:9/x")
             .body(Vec::new())

@@ -10,7 +10,8 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::config::{
-    BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
+    load_trust_roots, BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader,
+    CredentialsSource, Environment, ProxySettings, TrustRoots, TrustSettings,
 };
 use personalize_events_core::{
     AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
@@ -25,6 +26,7 @@ use crate::batcher::{Batcher, BatcherConfig};
 use crate::chain::{process_environment, DefaultCredentialsChain};
 use crate::credentials::ProvideCredentials;
 use crate::error_map;
+use crate::proxy::ProxyConnector;
 use crate::rng::Rng;
 
 /// The largest response body read (1 MiB); the service's bodies are tiny.
@@ -43,9 +45,10 @@ const MESSAGES: BuildMessages = BuildMessages {
                      credentials_provider, or use ClientBuilder::from_env",
 };
 
-/// The default connector: rustls (ring, webpki roots) over hyper-util's
-/// `HttpConnector`.
-pub type DefaultConnector = HttpsConnector<HttpConnector>;
+/// The default connector: rustls (ring; the system's roots, or a CA
+/// bundle) over hyper-util's `HttpConnector`, through the environment's
+/// proxy when one is set ([`ProxyConnector`]).
+pub type DefaultConnector = HttpsConnector<ProxyConnector>;
 
 type HttpClient<C> = hyper_util::client::legacy::Client<C, Full<Bytes>>;
 
@@ -97,6 +100,8 @@ pub struct Client<C = DefaultConnector> {
 
 struct Inner<C> {
     http: HttpClient<C>,
+    /// `Proxy-Authorization` for plain-http requests through a proxy.
+    proxy_auth: Option<http::HeaderValue>,
     core: ClientCore,
     credentials: Arc<dyn ProvideCredentials>,
     rng: Rng,
@@ -154,6 +159,7 @@ where
         credentials: Arc<dyn ProvideCredentials>,
         connector: C,
         pool_idle_timeout: Duration,
+        proxy_auth: Option<http::HeaderValue>,
     ) -> Self {
         let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
@@ -163,6 +169,7 @@ where
         Client {
             inner: Arc::new(Inner {
                 http,
+                proxy_auth,
                 core,
                 credentials,
                 rng: Rng::from_entropy(),
@@ -269,7 +276,10 @@ where
             request_id = Empty
         );
         let timeout = send.timeout;
-        let request = send.request.map(|b| Full::new(Bytes::from(b)));
+        let mut request = send.request.map(|b| Full::new(Bytes::from(b)));
+        if let Some(auth) = &self.inner.proxy_auth {
+            (request.headers_mut()).insert(http::header::PROXY_AUTHORIZATION, auth.clone());
+        }
         let http = &self.inner.http;
         let exchange = async move {
             let response = http
@@ -487,10 +497,33 @@ impl ClientBuilder {
         self
     }
 
+    /// The proxies to go through, instead of the environment's `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (read even without
+    /// [`from_env`](Self::from_env), as curl and the AWS SDKs do);
+    /// `ProxySettings::none()` connects directly. Only the default
+    /// connector ([`build`](Self::build)) applies them.
+    pub fn proxy(self, proxy: ProxySettings) -> Self {
+        self.with(|s| s.proxy(proxy))
+    }
+
+    /// Whom TLS trusts, instead of `AWS_CA_BUNDLE`, the profile's
+    /// `ca_bundle` or, by default, the operating system's trust store
+    /// (the bundled Mozilla roots when it is empty). Only the default
+    /// connector applies it.
+    pub fn trust(self, trust: TrustSettings) -> Self {
+        self.with(|s| s.trust(trust))
+    }
+
+    /// Trusts only the CAs of this PEM file, like `AWS_CA_BUNDLE` or the
+    /// profile's `ca_bundle` (which it wins over).
+    pub fn ca_bundle(self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.with(|s| s.ca_bundle(path))
+    }
+
     /// Resolves the settings (reading the config files when the
     /// environment is read): the core, the credentials, the pool's idle
-    /// timeout.
-    fn parts(self) -> Result<(ClientCore, Arc<dyn ProvideCredentials>, Duration), Error> {
+    /// timeout, the proxies and the trust.
+    fn parts(self) -> Result<Parts, Error> {
         let env = self.settings.environment_to_read(process_environment);
         // The shared config files, read whole at build time (which may run
         // outside a runtime); a missing one is treated as absent.
@@ -503,28 +536,78 @@ impl ClientBuilder {
             CredentialsSource::Given(c) => c,
             CredentialsSource::Chain(p) => Arc::new(DefaultCredentialsChain::from_prepared(p)),
         };
-        Ok((built.core, credentials, self.pool_idle_timeout))
+        let proxy =
+            (built.proxy).unwrap_or_else(|| ProxySettings::from_env(&process_environment()));
+        Ok(Parts {
+            core: built.core,
+            credentials,
+            idle: self.pool_idle_timeout,
+            proxy,
+            trust: built.trust,
+        })
     }
 
-    /// A client with the default connector: rustls with the ring provider
-    /// and the webpki roots, HTTP/1.1, `https` only unless the endpoint is an
-    /// explicit `http://` URL, and the connect timeout applied.
+    /// A client with the default connector: rustls with the ring provider,
+    /// trusting the operating system's store (or a CA bundle, see
+    /// [`ca_bundle`](Self::ca_bundle)), HTTP/1.1, `https` only unless the
+    /// endpoint is an explicit `http://` URL, the connect timeout applied,
+    /// through the environment's proxy when one applies to the endpoint
+    /// (`CONNECT` for https, absolute-form requests for http).
+    ///
+    /// # Errors
+    ///
+    /// Those of the settings, and `Error::Config` when a CA bundle cannot
+    /// be read or holds no certificate.
     pub fn build(self) -> Result<Client, Error> {
-        let (core, credentials, idle) = self.parts()?;
+        let Parts {
+            core,
+            credentials,
+            idle,
+            proxy,
+            trust,
+        } = self.parts()?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(core.config().timeouts.connect));
-        let tls = HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?;
+        let provider = rustls::crypto::ring::default_provider();
+        let tls = match load_trust_roots(&trust, |p| std::fs::read(p), system_roots)? {
+            TrustRoots::Certificates { der, source } => {
+                let mut roots = rustls::RootCertStore::empty();
+                let (added, _) = roots.add_parsable_certificates(
+                    der.into_iter().map(rustls::pki_types::CertificateDer::from),
+                );
+                if added == 0 {
+                    return Err(Error::Config(format!("{source}: no usable certificate")));
+                }
+                let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+                HttpsConnectorBuilder::new().with_tls_config(config)
+            }
+            _ => HttpsConnectorBuilder::new()
+                .with_provider_and_webpki_roots(provider)
+                .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?,
+        };
         let tls = if core.config().endpoint.scheme() == "http" {
             tls.https_or_http()
         } else {
             tls.https_only()
         };
-        let connector = tls.enable_http1().wrap_connector(http);
-        Ok(Client::assemble(core, credentials, connector, idle))
+        let proxied = ProxyConnector::new(http, &proxy);
+        let endpoint: http::Uri = (core.config().endpoint.url().parse())
+            .map_err(|e| Error::Endpoint(format!("endpoint URL: {e}")))?;
+        let proxy_auth = proxied.http_proxy_auth(&endpoint);
+        let connector = tls.enable_http1().wrap_connector(proxied);
+        Ok(Client::assemble(
+            core,
+            credentials,
+            connector,
+            idle,
+            proxy_auth,
+        ))
     }
 
     /// A client with your own connector (a proxy, custom TLS, plain HTTP to
@@ -534,9 +617,38 @@ impl ClientBuilder {
     where
         C: Connect + Clone + Send + Sync + 'static,
     {
-        let (core, credentials, idle) = self.parts()?;
-        Ok(Client::assemble(core, credentials, connector, idle))
+        let p = self.parts()?;
+        Ok(Client::assemble(
+            p.core,
+            p.credentials,
+            connector,
+            p.idle,
+            None,
+        ))
     }
+}
+
+/// What [`ClientBuilder::parts`] resolves.
+#[derive(Debug)]
+struct Parts {
+    core: ClientCore,
+    credentials: Arc<dyn ProvideCredentials>,
+    idle: Duration,
+    proxy: ProxySettings,
+    trust: TrustSettings,
+}
+
+/// The operating system's trust store, as DER certificates (empty when it
+/// cannot be read; the caller then falls back to the bundled roots).
+fn system_roots() -> Vec<Vec<u8>> {
+    let found = rustls_native_certs::load_native_certs();
+    for e in &found.errors {
+        tracing::debug!(error = %e, "reading the system trust store");
+    }
+    if found.certs.is_empty() {
+        tracing::warn!("no certificate in the system trust store: using the bundled Mozilla roots");
+    }
+    found.certs.into_iter().map(|c| c.to_vec()).collect()
 }
 
 #[cfg(test)]
@@ -560,7 +672,7 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "secret"),
             ("AWS_SESSION_TOKEN", "token"),
         ]);
-        let (core, _, _) = b.parts().unwrap();
+        let core = b.parts().unwrap().core;
         assert_eq!(core.config().region, "eu-west-1");
         assert_eq!(core.config().endpoint.authority(), "127.0.0.1:8");
         assert_eq!(core.config().endpoint.scheme(), "http");
@@ -573,7 +685,7 @@ mod tests {
             ("AWS_ACCESS_KEY_ID", "AKID"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
         ]);
-        let (core, _, _) = b.parts().unwrap();
+        let core = b.parts().unwrap().core;
         assert_eq!(core.config().region, "us-west-2");
         assert_eq!(
             core.config().endpoint.url(),

@@ -2,7 +2,8 @@
 //!
 //! [`Client`] sends the five operations (`PutEvents`, `PutItems`,
 //! `PutUsers`, `PutActions`, `PutActionInteractions`) over a pooled hyper
-//! client with rustls (ring provider, webpki roots). Validation, encoding,
+//! client with rustls (ring provider; the system's trust store or a CA
+//! bundle), through the environment's proxy if any. Validation, encoding,
 //! SigV4 signing, decoding and retries are the sans-IO core's
 //! ([`personalize_events_core`]); this crate only moves bytes and keeps time
 //! with Tokio.
@@ -71,6 +72,23 @@
 //! `aws-config-adapter` feature, `AwsSdkCredentials` plugs in any provider
 //! of the AWS SDK for Rust (e.g. `aws-config`'s chain, SSO included).
 //!
+//! # Proxies and TLS trust
+//!
+//! [`ClientBuilder::build`]'s connector goes through the proxy named for
+//! the endpoint's scheme by `HTTPS_PROXY` or `HTTP_PROXY`, else
+//! `ALL_PROXY` (upper case first), except for the hosts of `NO_PROXY`,
+//! with hyper-util's proxy matcher: a `CONNECT` tunnel (hyper-util's
+//! `Tunnel`) for https, absolute-form requests for http. The variables are
+//! read even without [`ClientBuilder::from_env`];
+//! [`ClientBuilder::proxy`] replaces them. A refusing proxy is named in
+//! the error ([`ProxyError`]).
+//!
+//! TLS trusts the CAs of [`ClientBuilder::ca_bundle`], `AWS_CA_BUNDLE` or
+//! the profile's `ca_bundle` (a PEM file that replaces the default roots,
+//! as in the AWS CLI), else the operating system's trust store
+//! (`rustls-native-certs`), else (when that is empty) the bundled Mozilla
+//! roots. A certificate none of them trusts is refused and not retried.
+//!
 //! Calls are traced with [`tracing`]: a `personalize_events.call` span per
 //! call (operation, records, attempts, error) and an `attempt` span per
 //! attempt (attempt number, HTTP status, request id). No credentials and no
@@ -85,6 +103,7 @@ mod chain;
 mod client;
 mod credentials;
 pub mod error_map;
+mod proxy;
 mod rng;
 
 #[cfg(feature = "aws-config-adapter")]
@@ -93,7 +112,10 @@ pub use batcher::{BatchReport, Batcher, BatcherClosed, BatcherConfig, FailedReco
 pub use chain::DefaultCredentialsChain;
 pub use client::{Client, ClientBuilder, DefaultConnector, MAX_RESPONSE_BYTES};
 pub use credentials::{ProvideCredentials, ProvideCredentialsFuture};
-pub use personalize_events_core::config::{ChainTimeouts, Environment};
+pub use personalize_events_core::config::{
+    ChainTimeouts, Environment, ProxySettings, TrustSettings,
+};
+pub use proxy::{ProxyConnector, ProxyError, ProxyStream};
 
 pub use personalize_events_core as core;
 pub use personalize_events_core::batch::Record;

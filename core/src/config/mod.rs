@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 mod cache;
 mod chain;
 mod chain_settings;
+mod network;
 pub mod profile;
 mod resolve;
 mod settings;
@@ -56,6 +57,9 @@ pub use cache::{
 pub use chain::{ChainStep, ChainTimeouts, CredentialsChain, ProcessOutput};
 pub use chain_settings::{
     chain_steps_exhausted, refresh_wait_expired, ChainSettings, PreparedChain, MAX_CHAIN_STEPS,
+};
+pub use network::{
+    display_url, load_trust_roots, parse_ca_bundle, ProxySettings, TrustRoots, TrustSettings,
 };
 pub use resolve::{ConfigLoader, ConfigOverrides, ResolvedConfig, SERVICE_ENV_SUFFIX, SERVICE_KEY};
 pub use settings::{BuildMessages, BuiltClient, ClientSettings, ConfigFiles, CredentialsSource};

@@ -22,6 +22,7 @@
 //! | attempts | `max_attempts` | `AWS_MAX_ATTEMPTS` | `max_attempts` |
 //! | retry mode | `retry_mode` | `AWS_RETRY_MODE` | `retry_mode` |
 //! | `User-Agent` application id | `app_id` | `AWS_SDK_UA_APP_ID` | `sdk_ua_app_id` |
+//! | CA bundle | `ca_bundle` | `AWS_CA_BUNDLE` | `ca_bundle` |
 //!
 //! `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or the profile's
 //! `ignore_configured_endpoint_urls = true`) ignores the endpoints of the
@@ -63,6 +64,8 @@ pub struct ConfigOverrides {
     pub retry_mode: Option<RetryMode>,
     /// The application id of the `User-Agent` (`app/<id>`).
     pub app_id: Option<String>,
+    /// A PEM file of the CAs to trust instead of the default roots.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl ConfigOverrides {
@@ -106,6 +109,11 @@ impl ConfigOverrides {
         self.app_id = Some(id.into());
         self
     }
+    /// Sets the CA bundle.
+    pub fn with_ca_bundle(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_bundle = Some(path.into());
+        self
+    }
 }
 
 /// The configuration after code, environment and profile were combined.
@@ -129,6 +137,9 @@ pub struct ResolvedConfig {
     /// The application id of the `User-Agent`, if configured (as given:
     /// [`super::app_id_token`] is what is sent).
     pub app_id: Option<String>,
+    /// The CA bundle to trust instead of the default roots, if configured
+    /// (`~` expanded).
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Reads client configuration in two steps: which files, then resolution.
@@ -289,8 +300,14 @@ impl ConfigLoader {
             .and_then(non_blank)
             .or_else(|| env.get(APP_ID_ENV).and_then(non_blank))
             .or_else(|| from_profile(APP_ID_PROFILE_KEY).and_then(non_blank));
+        let ca_bundle = overrides.ca_bundle.clone().or_else(|| {
+            env.get("AWS_CA_BUNDLE")
+                .or_else(|| from_profile("ca_bundle"))
+                .map(|p| env.expand_home(p))
+        });
 
         Ok(ResolvedConfig {
+            ca_bundle,
             profile: name,
             region,
             endpoint_url,
@@ -679,5 +696,19 @@ mod tests {
             .into_client_config()
             .unwrap_err();
         assert!(e.to_string().contains("no region configured"), "{e}");
+    }
+
+    #[test]
+    fn ca_bundle_precedence() {
+        let cfg = "[default]\nca_bundle = ~/corp.pem\n";
+        let none = ConfigOverrides::default();
+        let got =
+            |vars: &[(&str, &str)], o: &ConfigOverrides| resolve(vars, cfg, o).unwrap().ca_bundle;
+        assert_eq!(got(&[], &none), Some(PathBuf::from("/h/corp.pem")));
+        let env = [("AWS_CA_BUNDLE", "/env.pem")];
+        assert_eq!(got(&env, &none), Some(PathBuf::from("/env.pem")));
+        let code = ConfigOverrides::default().with_ca_bundle("/code.pem");
+        assert_eq!(got(&env, &code), Some(PathBuf::from("/code.pem")));
+        assert_eq!(resolve(&[], "", &none).unwrap().ca_bundle, None);
     }
 }

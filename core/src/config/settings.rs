@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{
     ChainSettings, ChainTimeouts, ConfigLoader, ConfigOverrides, Environment, FileError,
-    PreparedChain,
+    PreparedChain, ProxySettings, TrustSettings,
 };
 use crate::endpoint::{self, EndpointParams};
 use crate::{ClientConfig, ClientCore, Error, RetryConfig, Timeouts};
@@ -62,6 +62,8 @@ pub struct ClientSettings {
     environment: Option<Environment>,
     profile: Option<String>,
     chain_timeouts: ChainTimeouts,
+    proxy: Option<ProxySettings>,
+    trust: Option<TrustSettings>,
 }
 
 impl Default for ClientSettings {
@@ -81,6 +83,8 @@ impl Default for ClientSettings {
             environment: None,
             profile: None,
             chain_timeouts: ChainTimeouts::default(),
+            proxy: None,
+            trust: None,
         }
     }
 }
@@ -102,6 +106,8 @@ impl fmt::Debug for ClientSettings {
             .field("environment", &self.environment)
             .field("profile", &self.profile)
             .field("chain_timeouts", &self.chain_timeouts)
+            .field("proxy", &self.proxy)
+            .field("trust", &self.trust)
             .finish()
     }
 }
@@ -118,6 +124,14 @@ pub struct BuiltClient<C> {
     pub https: bool,
     /// Where the client's credentials come from.
     pub credentials: CredentialsSource<C>,
+    /// The proxies: set in code, else the environment's variables; `None`
+    /// when neither was set nor an environment read, and the transport then
+    /// reads the process's proxy variables ([`ProxySettings::from_env`]),
+    /// as curl and the AWS SDKs always do.
+    pub proxy: Option<ProxySettings>,
+    /// Whom TLS trusts: set in code, else `AWS_CA_BUNDLE` or the profile's
+    /// `ca_bundle`, else the system store.
+    pub trust: TrustSettings,
 }
 
 /// Where a client's credentials come from.
@@ -239,6 +253,25 @@ impl ClientSettings {
         self
     }
 
+    /// The proxies to use instead of the environment's proxy variables
+    /// (`ProxySettings::none()` for direct connections).
+    pub fn proxy(mut self, proxy: ProxySettings) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// Whom TLS trusts, instead of `AWS_CA_BUNDLE`, the profile's
+    /// `ca_bundle` or the system store.
+    pub fn trust(mut self, trust: TrustSettings) -> Self {
+        self.trust = Some(trust);
+        self
+    }
+
+    /// Trusts only the CAs of this PEM file (like `AWS_CA_BUNDLE`).
+    pub fn ca_bundle(self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trust(TrustSettings::Bundle(path.into()))
+    }
+
     /// The environment [`build`](Self::build) should see: the snapshot
     /// given, else `process()` when the environment is to be read (with
     /// [`with_env`](Self::with_env) or a [`profile`](Self::profile)), else
@@ -284,6 +317,9 @@ impl ClientSettings {
         if let Some(id) = &self.app_id {
             o = o.with_app_id(id.clone());
         }
+        if let Some(TrustSettings::Bundle(p)) = &self.trust {
+            o = o.with_ca_bundle(p.clone());
+        }
         o
     }
 
@@ -314,6 +350,7 @@ impl ClientSettings {
             return Err(Error::Config("timeouts must be above zero".into()));
         }
         let code_region = self.code_region();
+        let mut trust = self.trust.clone();
         let (region, explicit_endpoint, use_fips, use_dual_stack, retry, app_id) = match &env {
             None => (
                 code_region
@@ -334,6 +371,9 @@ impl ClientSettings {
                         r.profile
                     ))
                 })?;
+                if trust.is_none() {
+                    trust = r.ca_bundle.clone().map(TrustSettings::Bundle);
+                }
                 let mut retry = self.retry.clone();
                 if !self.retry_set {
                     if let Some(n) = r.max_attempts {
@@ -368,6 +408,7 @@ impl ClientSettings {
             )));
         }
 
+        let proxy = (self.proxy.clone()).or_else(|| env.as_ref().map(ProxySettings::from_env));
         let credentials = match (credentials, env) {
             (Some(c), _) => CredentialsSource::Given(c),
             (None, Some(env)) => {
@@ -400,6 +441,8 @@ impl ClientSettings {
             core: ClientCore::new(config)?,
             https,
             credentials,
+            proxy,
+            trust: trust.unwrap_or_default(),
         })
     }
 }
@@ -513,6 +556,27 @@ mod tests {
         .unwrap();
         assert_eq!(b.core.config().retry.max_attempts, 2);
         assert!(matches!(b.credentials, CredentialsSource::Given("given")));
+    }
+
+    #[test]
+    fn proxy_and_trust_from_code_env_or_profile() {
+        let e = env(&[
+            ("AWS_REGION", "us-west-2"),
+            ("HTTPS_PROXY", "http://127.0.0.1:3128"),
+            ("AWS_CA_BUNDLE", "/env.pem"),
+        ]);
+        let b = build(ClientSettings::new(), Some(e.clone()), true).unwrap();
+        let proxy = b.proxy.unwrap();
+        assert_eq!(proxy.for_scheme("https"), Some("http://127.0.0.1:3128"));
+        assert_eq!(b.trust, TrustSettings::Bundle("/env.pem".into()));
+        let s = ClientSettings::new()
+            .proxy(ProxySettings::none())
+            .ca_bundle("/code.pem");
+        let b = build(s, Some(e), true).unwrap();
+        assert_eq!(b.proxy, Some(ProxySettings::none()));
+        assert_eq!(b.trust, TrustSettings::Bundle("/code.pem".into()));
+        let b = build(ClientSettings::new().region("us-east-1"), None, true).unwrap();
+        assert_eq!((b.proxy, b.trust), (None, TrustSettings::System));
     }
 
     #[test]
