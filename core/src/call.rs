@@ -521,6 +521,32 @@ impl<I: Operation> Call<I> {
         self.started + self.core.config.timeouts.operation
     }
 
+    /// The time left before the deadline (zero once it passed). Resolving
+    /// credentials is part of the operation: a transport bounds it by this.
+    pub fn remaining(&self, now: Instant) -> Duration {
+        self.deadline().saturating_duration_since(now)
+    }
+
+    /// Ends the call because its credentials could not be had, and returns
+    /// the error to report: `error` as it is while the deadline has not
+    /// passed, else `Error::OperationTimeout` naming credential resolution
+    /// (with `error`, when resolving failed, as its last problem; `None`
+    /// when the transport cut resolution short at the deadline).
+    pub fn credentials_failed(&mut self, now: Instant, error: Option<Error>) -> Error {
+        self.state = State::Done;
+        match error {
+            Some(e) if now < self.deadline() => e,
+            e => Error::OperationTimeout {
+                elapsed_ms: now.saturating_duration_since(self.started).as_millis() as u64,
+                attempts: self.attempts,
+                last: match e {
+                    Some(e) => format!("resolving credentials: {e}"),
+                    None => "resolving credentials did not finish".into(),
+                },
+            },
+        }
+    }
+
     /// The last error seen, if the call is retrying.
     pub fn last_error(&self) -> Option<&Error> {
         self.last_error.as_ref()

@@ -231,12 +231,23 @@ where
     async fn drive<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
         let inner = &*self.inner;
         let mut call = inner.core.call(&input, now(), inner.rng.next_u128())?;
-        let mut credentials = inner.credentials.provide().await?;
+        // Resolving credentials is part of the operation: its deadline
+        // bounds it (a dropped provider future kills a credential_process
+        // and hands a chain refresh over to a waiting call).
+        let deadline = tokio::time::Instant::from_std(call.deadline());
+        let mut credentials =
+            match tokio::time::timeout_at(deadline, inner.credentials.provide()).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => return Err(call.credentials_failed(now(), Some(e))),
+                Err(_) => return Err(call.credentials_failed(now(), None)),
+            };
         let result = loop {
             if credentials.expires_within(SystemTime::now(), CREDENTIALS_REFRESH_MARGIN) {
-                match inner.credentials.provide().await {
-                    Ok(c) => credentials = c,
-                    Err(e) => tracing::warn!(error = %e, "refreshing credentials failed"),
+                match tokio::time::timeout_at(deadline, inner.credentials.provide()).await {
+                    Ok(Ok(c)) => credentials = c,
+                    Ok(Err(e)) => tracing::warn!(error = %e, "refreshing credentials failed"),
+                    // The next poll ends the call at its deadline.
+                    Err(_) => tracing::warn!("refreshing credentials ran into the deadline"),
                 }
             }
             match call.poll(now(), SystemTime::now(), &credentials, inner.rng.next_f64()) {
