@@ -143,6 +143,16 @@ pub(crate) fn is_retryable_status_or_code(status: u16, code: Option<&str>) -> bo
         || code.is_some_and(|c| TRANSIENT_CODES.contains(&c))
 }
 
+/// Whether the connection that carried a response with this status is
+/// closed rather than reused ("poisoned"), so that the retry opens a new
+/// one: after the transient server errors of the AWS SDKs' standard mode
+/// (500, 502, 503, 504; smithy-rs `TRANSIENT_ERROR_STATUS_CODES` and its
+/// `ConnectionPoisoningInterceptor`). Timeouts and broken connections are
+/// never reused either: the transports drop them.
+pub fn poisons_connection(status: u16) -> bool {
+    matches!(status, 500 | 502 | 503 | 504)
+}
+
 /// The retry quota: a token bucket that stops retries when an endpoint keeps
 /// failing, shared by every call of a client.
 #[derive(Debug)]

@@ -12,11 +12,12 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::config::{
     BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
 };
+use personalize_events_core::failure::Failure;
 use personalize_events_core::{
-    AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
+    retry, AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
     PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
     PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
-    RetryConfig, SendRequest, Timeouts, TransportErrorKind,
+    RetryConfig, SendRequest, Timeouts,
 };
 use tracing::field::Empty;
 use tracing::Instrument;
@@ -280,23 +281,33 @@ where
             request_id = Empty
         );
         let timeout = send.timeout;
-        let request = send.request.map(|b| Full::new(Bytes::from(b)));
+        let mut request = send.request.map(|b| Full::new(Bytes::from(b)));
+        let connection = hyper_util::client::legacy::connect::capture_connection(&mut request);
         let http = &self.inner.http;
         let exchange = async move {
             let response = http
                 .request(request)
                 .await
                 .map_err(|e| error_map::from_client_error(&e))?;
+            // After a transient server error the retry takes a new
+            // connection: this one goes back to the pool poisoned (the core
+            // decides which statuses). A timed-out or broken exchange is
+            // dropped with its connection.
+            if retry::poisons_connection(response.status().as_u16()) {
+                if let Some(c) = connection.connection_metadata().as_ref() {
+                    c.poison();
+                }
+            }
             let (parts, body) = response.into_parts();
             let body = read_limited(body, MAX_RESPONSE_BYTES).await?;
             Ok(http::Response::from_parts(parts, body))
         };
         let result = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await {
             Ok(r) => r,
-            Err(_) => Err(Error::transport(
-                TransportErrorKind::Timeout,
-                format!("no complete response within {} ms", timeout.as_millis()),
-            )),
+            Err(_) => Err(Failure::Timeout.error(format!(
+                "no complete response within {} ms",
+                timeout.as_millis()
+            ))),
         };
         match &result {
             Ok(r) => {
