@@ -862,7 +862,7 @@ mod tests {
         let (out, attempts, _) = drive(&core, vec![Ok(r)]);
         assert_eq!(out.unwrap().request_id.as_deref(), Some("rid"));
         assert_eq!(attempts, 1);
-        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL);
+        assert_eq!(core.retry_quota_available(), 500);
     }
 
     #[test]
@@ -875,7 +875,7 @@ mod tests {
         assert_eq!(attempts, 3);
         // jitter 0.5: 0.5 s after the first failure, 1 s after the second.
         assert_eq!(waited, Duration::from_millis(1500));
-        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL - 5);
+        assert_eq!(core.retry_quota_available(), 495);
     }
 
     #[test]
