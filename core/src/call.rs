@@ -33,6 +33,15 @@ use crate::{Credentials, Error, TransportErrorKind};
 /// The largest clock correction learnt from a response `Date` (one day).
 const MAX_LEARNED_SKEW_MS: i64 = 24 * 3600 * 1000;
 
+/// The smallest clock error worth correcting: 4 minutes, as the AWS SDK for
+/// Java v2 decides (`software.amazon.awssdk.core.retry.ClockSkew`,
+/// `CLOCK_SKEW_ADJUST_THRESHOLD = Duration.ofMinutes(4)`, compared with
+/// `>=`; the AWS SDK for Swift's `AWSClockSkewProvider` uses 5 minutes;
+/// smithy-rs records the skew without a threshold). `Date` has one-second
+/// resolution and a response takes time to arrive, so clocks in sync measure
+/// a second or two; SigV4 itself accepts 5 minutes either way.
+const SKEW_CORRECTION_THRESHOLD_MS: i64 = 4 * 60 * 1000;
+
 /// The signing name of the service (not the endpoint prefix).
 pub const SIGNING_NAME: &str = "personalize";
 
@@ -242,6 +251,8 @@ impl ClientCore {
             state: State::Ready,
             last_error: None,
             retry_cost: 0,
+            signed_skew_ms: 0,
+            sent_wall: None,
             invocation_id: HeaderValue::from_bytes(&crate::operation::uuid_bytes(
                 entropy,
                 u64::MAX,
@@ -296,13 +307,7 @@ impl ClientCore {
     }
 
     fn signing_time(&self, wall: SystemTime) -> SystemTime {
-        let skew = self.shared.skew_ms.load(Ordering::Relaxed);
-        if skew >= 0 {
-            wall + Duration::from_millis(skew as u64)
-        } else {
-            wall.checked_sub(Duration::from_millis(skew.unsigned_abs()))
-                .unwrap_or(wall)
-        }
+        shift(wall, self.shared.skew_ms.load(Ordering::Relaxed))
     }
 
     /// Signs a request for this client (used by every attempt).
@@ -312,11 +317,20 @@ impl ClientCore {
         credentials: &Credentials,
         wall: SystemTime,
     ) -> Result<(), Error> {
+        self.sign_at(req, credentials, self.signing_time(wall))
+    }
+
+    fn sign_at(
+        &self,
+        req: &mut http::Request<Vec<u8>>,
+        credentials: &Credentials,
+        time: SystemTime,
+    ) -> Result<(), Error> {
         let params = SigningParams {
             credentials,
             region: self.signing_region(),
             service: SIGNING_NAME,
-            time: self.signing_time(wall),
+            time,
         };
         sign::sign_request(req, &params, &self.shared.keys)
     }
@@ -360,6 +374,24 @@ impl ClientCore {
     }
 }
 
+/// `wall` moved by `skew_ms` milliseconds.
+fn shift(wall: SystemTime, skew_ms: i64) -> SystemTime {
+    if skew_ms >= 0 {
+        wall + Duration::from_millis(skew_ms as u64)
+    } else {
+        wall.checked_sub(Duration::from_millis(skew_ms.unsigned_abs()))
+            .unwrap_or(wall)
+    }
+}
+
+/// Signed milliseconds from `from` to `to`.
+fn millis_between(from: SystemTime, to: SystemTime) -> i64 {
+    match to.duration_since(from) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
 /// What a transport must do next for a [`Call`].
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // returned by value once per step; boxing would allocate per attempt
@@ -392,9 +424,12 @@ pub struct SendRequest {
 enum State {
     Ready,
     InFlight,
+    /// Waiting before the next attempt. The retry's quota `cost` is taken
+    /// once the wait is known to end before the deadline (`until` set).
     Backoff {
         base: Duration,
         until: Option<Instant>,
+        cost: u32,
     },
     Done,
 }
@@ -414,6 +449,10 @@ pub struct Call<I: Operation> {
     state: State,
     last_error: Option<Error>,
     retry_cost: u32,
+    /// The clock skew the attempt in flight was signed with.
+    signed_skew_ms: i64,
+    /// The local clock when the attempt in flight was signed.
+    sent_wall: Option<SystemTime>,
     invocation_id: HeaderValue,
     result: Option<Result<I::Output, Error>>,
     _op: PhantomData<fn() -> I>,
@@ -482,6 +521,32 @@ impl<I: Operation> Call<I> {
         self.started + self.core.config.timeouts.operation
     }
 
+    /// The time left before the deadline (zero once it passed). Resolving
+    /// credentials is part of the operation: a transport bounds it by this.
+    pub fn remaining(&self, now: Instant) -> Duration {
+        self.deadline().saturating_duration_since(now)
+    }
+
+    /// Ends the call because its credentials could not be had, and returns
+    /// the error to report: `error` as it is while the deadline has not
+    /// passed, else `Error::OperationTimeout` naming credential resolution
+    /// (with `error`, when resolving failed, as its last problem; `None`
+    /// when the transport cut resolution short at the deadline).
+    pub fn credentials_failed(&mut self, now: Instant, error: Option<Error>) -> Error {
+        self.state = State::Done;
+        match error {
+            Some(e) if now < self.deadline() => e,
+            e => Error::OperationTimeout {
+                elapsed_ms: now.saturating_duration_since(self.started).as_millis() as u64,
+                attempts: self.attempts,
+                last: match e {
+                    Some(e) => format!("resolving credentials: {e}"),
+                    None => "resolving credentials did not finish".into(),
+                },
+            },
+        }
+    }
+
     /// The last error seen, if the call is retrying.
     pub fn last_error(&self) -> Option<&Error> {
         self.last_error.as_ref()
@@ -530,13 +595,33 @@ impl<I: Operation> Call<I> {
                     )))
                 }
                 _ if now >= deadline => return self.timed_out(now),
-                State::Backoff { base, until } => {
-                    let until = until.unwrap_or_else(|| now + base.mul_f64(jitter.clamp(0.0, 1.0)));
+                State::Backoff {
+                    base,
+                    until: None,
+                    cost,
+                } => {
+                    let until = now + base.mul_f64(jitter.clamp(0.0, 1.0));
+                    // A retry that cannot start before the deadline is not
+                    // waited for and costs nothing: the call ends now, with
+                    // the error that made it retry.
+                    if until >= deadline || !self.core.shared.quota.try_acquire(cost) {
+                        let e = self
+                            .last_error
+                            .take()
+                            .unwrap_or_else(|| Error::Config("retry without an error".into()));
+                        return self.finish(Err(e));
+                    }
+                    self.retry_cost = cost;
+                    self.state = State::Backoff {
+                        base,
+                        until: Some(until),
+                        cost,
+                    };
+                }
+                State::Backoff {
+                    until: Some(until), ..
+                } => {
                     if now < until {
-                        self.state = State::Backoff {
-                            base,
-                            until: Some(until),
-                        };
                         return Poll::Wait(until.min(deadline) - now);
                     }
                     self.state = State::Ready;
@@ -554,9 +639,14 @@ impl<I: Operation> Call<I> {
                         self.attempts,
                         Some(&self.invocation_id),
                     );
-                    if let Err(e) = self.core.sign(&mut req, credentials, wall) {
+                    // The skew is read once: the retry decision compares
+                    // what the service says with what this attempt used.
+                    let skew = self.core.shared.skew_ms.load(Ordering::Relaxed);
+                    if let Err(e) = self.core.sign_at(&mut req, credentials, shift(wall, skew)) {
                         return self.finish(Err(e));
                     }
+                    self.signed_skew_ms = skew;
+                    self.sent_wall = Some(wall);
                     let remaining = deadline - now;
                     let timeout = self.core.config.timeouts.attempt.min(remaining);
                     self.state = State::InFlight;
@@ -572,8 +662,8 @@ impl<I: Operation> Call<I> {
     }
 
     /// Reports the response to the request last sent. `wall` is the local
-    /// clock, to learn the clock skew from the `Date` header when the
-    /// service says the signature is out of date.
+    /// clock when the response arrived, to learn the clock skew from the
+    /// `Date` header when the service says the signature is out of date.
     pub fn handle_response(
         &mut self,
         now: Instant,
@@ -619,9 +709,20 @@ impl<I: Operation> Call<I> {
         self.fail(now, error, false);
     }
 
+    /// Learns the service's clock from a clock-skew error response; true
+    /// when this attempt was signed with a clock off by at least
+    /// [`SKEW_CORRECTION_THRESHOLD_MS`], so that a retry signed with the
+    /// corrected clock can succeed.
+    ///
+    /// The skew is measured against the midpoint of the attempt (the
+    /// service stamped `Date` somewhere between sending and receiving), and
+    /// compared with the skew *this* attempt was signed with: calls signed
+    /// concurrently with the same stale clock all retry once, whichever
+    /// learnt the new value first. A response with an `Age` header may come
+    /// from a cache, and its `Date` says nothing about the service's clock.
     fn learn_skew(&self, e: &Error, wall: SystemTime, headers: &http::HeaderMap) -> bool {
         let Some(code) = e.code() else { return false };
-        if !retry::CLOCK_SKEW_CODES.contains(&code) {
+        if !retry::CLOCK_SKEW_CODES.contains(&code) || headers.contains_key(http::header::AGE) {
             return false;
         }
         let Some(server) = headers
@@ -631,18 +732,23 @@ impl<I: Operation> Call<I> {
         else {
             return false;
         };
-        let skew_ms = match server.duration_since(wall) {
-            Ok(d) => d.as_millis() as i64,
-            Err(e) => -(e.duration().as_millis() as i64),
+        let sent = self.sent_wall.unwrap_or(wall);
+        let midpoint = match wall.duration_since(sent) {
+            Ok(d) => sent + d / 2,
+            // The local clock went back during the attempt.
+            Err(_) => wall,
         };
+        let skew_ms = millis_between(midpoint, server);
         // A `Date` more than a day off is a broken header, not a clock to
         // follow: signing every later call a year ahead would fail them all.
         if skew_ms.abs() > MAX_LEARNED_SKEW_MS {
             return false;
         }
-        let old = self.core.shared.skew_ms.swap(skew_ms, Ordering::Relaxed);
-        // Worth a retry only when the correction changed something.
-        (old - skew_ms).abs() > 1000
+        if (skew_ms - self.signed_skew_ms).abs() < SKEW_CORRECTION_THRESHOLD_MS {
+            return false;
+        }
+        self.core.shared.skew_ms.store(skew_ms, Ordering::Relaxed);
+        true
     }
 
     fn fail(&mut self, _now: Instant, e: Error, skew_fixed: bool) {
@@ -664,19 +770,17 @@ impl<I: Operation> Call<I> {
         } else {
             retry::QUOTA_RETRY_COST
         };
-        if !self.core.shared.quota.try_acquire(cost) {
-            self.state = State::Done;
-            self.result = Some(Err(e));
-            return;
-        }
-        self.retry_cost = cost;
         let base = if skew_fixed {
             Duration::ZERO
         } else {
             self.core.config.retry.backoff(self.attempts - 1, 1.0)
         };
         self.last_error = Some(e);
-        self.state = State::Backoff { base, until: None };
+        self.state = State::Backoff {
+            base,
+            until: None,
+            cost,
+        };
     }
 }
 
@@ -758,7 +862,7 @@ mod tests {
         let (out, attempts, _) = drive(&core, vec![Ok(r)]);
         assert_eq!(out.unwrap().request_id.as_deref(), Some("rid"));
         assert_eq!(attempts, 1);
-        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL);
+        assert_eq!(core.retry_quota_available(), 500);
     }
 
     #[test]
@@ -771,7 +875,7 @@ mod tests {
         assert_eq!(attempts, 3);
         // jitter 0.5: 0.5 s after the first failure, 1 s after the second.
         assert_eq!(waited, Duration::from_millis(1500));
-        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL - 5);
+        assert_eq!(core.retry_quota_available(), 495);
     }
 
     #[test]
@@ -813,9 +917,14 @@ mod tests {
             panic!()
         };
         call.handle_response(now, wall(), status(503));
-        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL - 5);
+        // The retry's cost is taken once its backoff is known to fit.
+        assert!(matches!(
+            call.poll(now, wall(), &creds(), 0.5),
+            Poll::Wait(_)
+        ));
+        assert_eq!(core.retry_quota_available(), 495);
         drop(call);
-        assert_eq!(core.retry_quota_available(), retry::QUOTA_INITIAL);
+        assert_eq!(core.retry_quota_available(), 500);
     }
 
     #[test]
@@ -827,18 +936,31 @@ mod tests {
         let mut now = Instant::now();
         let start = now;
         let mut call = core.call(&input(), now, 1).unwrap();
+        // Attempts that answer slowly (250 ms each), backoffs of 50 and
+        // 100 ms (jitter 0.05), and a third attempt the deadline cuts short.
         loop {
-            match call.poll(now, wall(), &creds(), 1.0) {
+            match call.poll(now, wall(), &creds(), 0.05) {
                 Poll::Send(s) => {
                     assert!(s.timeout <= Duration::from_millis(700));
-                    call.handle_response(now, wall(), status(503));
+                    assert!(now + s.timeout <= start + Duration::from_millis(700));
+                    if s.timeout < Duration::from_millis(250) {
+                        now += s.timeout;
+                        call.handle_transport_error(
+                            now,
+                            Error::transport(TransportErrorKind::Timeout, "attempt timeout"),
+                        );
+                    } else {
+                        now += Duration::from_millis(250);
+                        call.handle_response(now, wall(), status(503));
+                    }
                 }
                 Poll::Wait(d) => now += d,
                 Poll::Done(r) => {
                     let e = r.unwrap_err();
                     assert!(matches!(e, Error::OperationTimeout { .. }), "{e}");
-                    assert!(e.to_string().contains("503"), "{e}");
+                    assert!(e.to_string().contains("timeout"), "{e}");
                     assert_eq!(now - start, Duration::from_millis(700));
+                    assert_eq!(call.attempts(), 3);
                     return;
                 }
             }

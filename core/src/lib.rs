@@ -63,6 +63,7 @@ mod decode;
 mod encode;
 pub mod endpoint;
 mod error;
+pub mod failure;
 mod jsonscan;
 mod model;
 mod operation;

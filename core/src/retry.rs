@@ -143,6 +143,16 @@ pub(crate) fn is_retryable_status_or_code(status: u16, code: Option<&str>) -> bo
         || code.is_some_and(|c| TRANSIENT_CODES.contains(&c))
 }
 
+/// Whether the connection that carried a response with this status is
+/// closed rather than reused ("poisoned"), so that the retry opens a new
+/// one: after the transient server errors of the AWS SDKs' standard mode
+/// (500, 502, 503, 504; smithy-rs `TRANSIENT_ERROR_STATUS_CODES` and its
+/// `ConnectionPoisoningInterceptor`). Timeouts and broken connections are
+/// never reused either: the transports drop them.
+pub fn poisons_connection(status: u16) -> bool {
+    matches!(status, 500 | 502 | 503 | 504)
+}
+
 /// The retry quota: a token bucket that stops retries when an endpoint keeps
 /// failing, shared by every call of a client.
 #[derive(Debug)]
@@ -342,19 +352,78 @@ mod tests {
         assert_eq!(c.backoff(2, 0.0), Duration::ZERO);
     }
 
+    /// The numbers as the AWS SDKs publish them (smithy-rs `TokenBucket`:
+    /// `DEFAULT_CAPACITY = 500`, retry cost 5, timeout retry cost 10;
+    /// botocore `retries/standard.py` `RetryQuotaChecker`: 500, 5, 10 and
+    /// `_NO_RETRY_INCREMENT = 1`), written out so a changed constant fails.
+    #[test]
+    fn quota_numbers_are_the_sdks() {
+        assert_eq!(
+            (
+                QUOTA_INITIAL,
+                QUOTA_RETRY_COST,
+                QUOTA_TIMEOUT_RETRY_COST,
+                QUOTA_NO_RETRY_INCREMENT
+            ),
+            (500, 5, 10, 1)
+        );
+    }
+
     #[test]
     fn quota_drains_and_recovers() {
         let q = RetryQuota::default();
         let mut n = 0;
-        while q.try_acquire(QUOTA_RETRY_COST) {
+        while q.try_acquire(5) {
             n += 1;
         }
         assert_eq!(n, 100);
-        assert!(!q.try_acquire(QUOTA_RETRY_COST));
-        q.release(QUOTA_RETRY_COST);
-        assert!(q.try_acquire(QUOTA_RETRY_COST));
+        assert!(!q.try_acquire(5));
+        q.release(5);
+        assert!(q.try_acquire(5));
         q.release(10_000);
-        assert_eq!(q.available(), QUOTA_INITIAL);
+        assert_eq!(q.available(), 500);
+    }
+
+    /// The codes smithy-rs retries (`aws-runtime` `retries/classifiers.rs`:
+    /// `THROTTLING_ERRORS` and `TRANSIENT_ERRORS`; botocore's
+    /// `retries/standard.py` lists the same throttling codes), and its
+    /// transient statuses 500, 502, 503, 504, written out.
+    #[test]
+    fn the_sdks_retryable_codes_are_retried() {
+        let throttling = [
+            "Throttling",
+            "ThrottlingException",
+            "ThrottledException",
+            "RequestThrottledException",
+            "TooManyRequestsException",
+            "ProvisionedThroughputExceededException",
+            "TransactionInProgressException",
+            "RequestLimitExceeded",
+            "BandwidthLimitExceeded",
+            "LimitExceededException",
+            "RequestThrottled",
+            "SlowDown",
+            "PriorRequestNotComplete",
+            "EC2ThrottledException",
+        ];
+        for code in throttling {
+            assert!(is_throttling(400, Some(code)), "{code}");
+            assert!(is_retryable_status_or_code(400, Some(code)), "{code}");
+        }
+        for code in ["RequestTimeout", "RequestTimeoutException"] {
+            assert!(is_retryable_status_or_code(400, Some(code)), "{code}");
+            assert!(!is_throttling(400, Some(code)), "{code}");
+        }
+        for status in [429, 500, 502, 503, 504] {
+            assert!(is_retryable_status_or_code(status, None), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 413, 501, 505] {
+            assert!(!is_retryable_status_or_code(status, None), "{status}");
+        }
+        assert!(!is_retryable_status_or_code(
+            400,
+            Some("AccessDeniedException")
+        ));
     }
 
     #[test]

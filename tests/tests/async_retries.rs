@@ -4,7 +4,7 @@
 //! succeed later is retried; and a call dropped mid-flight releases its
 //! connection without touching the retry quota.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use personalize_events_hyper::{
     Client, Error, Event, PutEventsInput, RetryConfig, Timeouts, TransportErrorKind,
@@ -87,16 +87,13 @@ async fn reset_connection_is_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_response_times_out_and_is_retried() {
-    let started = Instant::now();
-    let server = retried_then_ok(Reply::Stall(Duration::from_secs(5)), |url| {
+    // The stall lasts as long as the whole operation (10 s): the call can
+    // only succeed if the 300 ms attempt timeout ends the first attempt and
+    // the retry goes out. The outcome says it, not a wall-clock threshold.
+    let server = retried_then_ok(Reply::Stall(Duration::from_secs(10)), |url| {
         client_with(url, 3, Duration::from_millis(300))
     })
     .await;
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
     // The timed-out attempt's connection was closed, not kept.
     wait_for(|| server.hangups() == 1).await;
 }
@@ -232,7 +229,8 @@ async fn dropping_a_call_mid_flight_keeps_the_quota_and_the_client_usable() {
     let c = client(&server.url());
     assert!(c.put_events(events()).await.is_err());
     let before = c.core().retry_quota_available();
-    assert!(before < personalize_events_hyper::core::retry::QUOTA_INITIAL);
+    // 500: the SDKs' initial retry quota (smithy-rs `TokenBucket`, botocore).
+    assert!(before < 500);
 
     let dropped = tokio::time::timeout(Duration::from_millis(300), c.put_events(events())).await;
     assert!(dropped.is_err(), "the call was cut short");

@@ -2,7 +2,7 @@
 //! stalls are retried then succeed; once attempts run out the last error
 //! comes back; every wait stays within its timeout.
 
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use personalize_events_blocking::*;
 use personalize_events_tests::scripted_server::{self, RecordedRequest, Reply, ScriptedServer};
@@ -85,27 +85,32 @@ fn a_dropped_connection_is_retried_then_succeeds() {
 
 #[test]
 fn a_stall_times_out_and_is_retried_then_succeeds() {
-    let server = ScriptedServer::start(vec![Reply::Stall(Duration::from_secs(3)), Reply::ok()]);
+    // The stall outlasts the whole operation (5 s): the call can only
+    // succeed if the 300 ms attempt timeout ends the first attempt and the
+    // retry goes out. No wall-clock threshold: the outcome says it.
+    let server = ScriptedServer::start(vec![Reply::Stall(Duration::from_secs(10)), Reply::ok()]);
     let client = builder(&server.url()).build().unwrap();
-    let started = Instant::now();
     let out = client.put_events(events()).unwrap();
-    let took = started.elapsed();
     assert_eq!(out.request_id.as_deref(), Some("req-1"));
-    assert!(took >= Duration::from_millis(300), "{took:?}");
-    assert!(took < Duration::from_millis(1500), "{took:?}");
-    assert_same_call(&server.requests());
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_same_call(&reqs);
+    assert_ne!(
+        reqs[0].connection, reqs[1].connection,
+        "the stalled connection is dropped"
+    );
 }
 
 #[test]
 fn a_stall_gives_a_timeout_error_within_the_attempt_timeout() {
-    let server = ScriptedServer::start(vec![Reply::Stall(Duration::from_secs(3))]);
+    // A stall longer than the operation: a transport timeout (not the
+    // operation's, not the server's close) shows the attempt timeout ended it.
+    let server = ScriptedServer::start(vec![Reply::Stall(Duration::from_secs(10))]);
     let client = builder(&server.url())
         .retry_config(RetryConfig::default().with_max_attempts(1))
         .build()
         .unwrap();
-    let started = Instant::now();
     let e = client.put_events(events()).unwrap_err();
-    let took = started.elapsed();
     assert!(
         matches!(
             e,
@@ -116,7 +121,7 @@ fn a_stall_gives_a_timeout_error_within_the_attempt_timeout() {
         ),
         "{e:?}"
     );
-    assert!(took < Duration::from_millis(1000), "{took:?}");
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[test]
@@ -131,13 +136,19 @@ fn the_operation_timeout_bounds_the_whole_call() {
         .operation_timeout(Duration::from_millis(800))
         .build()
         .unwrap();
-    let started = Instant::now();
     let e = client.put_events(events()).unwrap_err();
-    let took = started.elapsed();
-    assert!(matches!(e, Error::OperationTimeout { .. }), "{e:?}");
+    // Either the deadline ended an attempt (the operation's timeout, which
+    // the core only reports once its clock reached the deadline), or the
+    // next backoff would have ended past it (the last attempt's timeout).
+    match &e {
+        Error::OperationTimeout { elapsed_ms, .. } => assert!(*elapsed_ms >= 800, "{e}"),
+        Error::Transport {
+            kind: TransportErrorKind::Timeout,
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
     assert!(e.to_string().contains("timeout"), "{e}");
-    assert!(took >= Duration::from_millis(800), "{took:?}");
-    assert!(took < Duration::from_millis(1500), "{took:?}");
     assert!(server.requests().len() >= 2);
 }
 
@@ -218,26 +229,23 @@ fn clones_share_the_retry_quota() {
 fn the_operation_timeout_cuts_an_attempt_short() {
     // The attempt may take 5 s, but the whole call only 500 ms: the attempt
     // gets what is left of the operation, not the agent's default.
+    // The stall (3 s) ends before the attempt timeout (5 s) would: an
+    // attempt that was not cut short would end with the server's close (an
+    // IO error), not with a timeout.
     let server = ScriptedServer::start(vec![Reply::Stall(Duration::from_secs(3))]);
     let client = builder(&server.url())
         .attempt_timeout(Duration::from_secs(5))
         .operation_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let started = Instant::now();
     let e = client.put_events(events()).unwrap_err();
-    let took = started.elapsed();
-    assert!(
-        matches!(
-            e,
-            Error::OperationTimeout { .. }
-                | Error::Transport {
-                    kind: TransportErrorKind::Timeout,
-                    ..
-                }
-        ),
-        "{e:?}"
-    );
-    assert!(took < Duration::from_millis(1200), "{took:?}");
+    match &e {
+        Error::OperationTimeout { last, .. } => assert!(last.contains("(timeout)"), "{e}"),
+        Error::Transport {
+            kind: TransportErrorKind::Timeout,
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
     assert_eq!(server.requests().len(), 1);
 }

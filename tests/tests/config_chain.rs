@@ -478,7 +478,6 @@ fn credential_process_failing_and_hanging() {
         "credential_process failed with exit status 2: token expired, run login"
     );
 
-    let start = Instant::now();
     let chain = CredentialsChain::new(&env(&home, &[]), Some("hangs"))
         .with_timeouts(ChainTimeouts::default().with_process(Duration::from_millis(300)));
     let (_, msg) = cred_message(drive(chain).unwrap_err());
@@ -486,7 +485,6 @@ fn credential_process_failing_and_hanging() {
         msg.starts_with("credential_process did not finish within 0.3 s"),
         "{msg}"
     );
-    assert!(start.elapsed() < Duration::from_secs(5));
 
     let (_, msg) =
         cred_message(drive(CredentialsChain::new(&env(&home, &[]), Some("garbage"))).unwrap_err());

@@ -9,7 +9,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use personalize_events_core::retry::{QUOTA_INITIAL, QUOTA_RETRY_COST};
+/// The AWS SDKs' standard retry quota as published (smithy-rs `TokenBucket`
+/// `DEFAULT_CAPACITY = 500`; botocore `retries/standard.py` `RetryQuotaChecker`:
+/// 500 initial tokens, 5 per retry, 10 per retry after a timeout, 1 back per
+/// first-try success). Written out, not imported: a changed constant fails.
+const QUOTA_INITIAL: u32 = 500;
+const QUOTA_RETRY_COST: u32 = 5;
 use personalize_events_hyper::{Client, Event, PutEventsInput, RetryConfig, Timeouts};
 use personalize_events_tests::async_server::{self, AsyncServer, Reply};
 
@@ -75,12 +80,13 @@ async fn a_call_cancelled_while_waiting_for_its_answer_closes_its_connection() {
     .await;
     let c = client(&server.url(), Duration::from_millis(1));
     let quota = spend_some_quota(&c, &server).await;
-    let connections = server.connections();
 
     let cut = tokio::time::timeout(Duration::from_millis(200), c.put_events(events())).await;
     assert!(cut.is_err(), "the call was cancelled");
     assert_eq!(server.request_count(), 4);
     eventually("the server sees the hang-up", || server.hangups() == 1).await;
+    // (Each 503 poisoned its connection, so the cancelled call had a new one.)
+    let connections = server.connections();
     assert_eq!(c.core().retry_quota_available(), quota, "no retry was paid");
 
     // The next call cannot reuse the closed connection: it opens one.

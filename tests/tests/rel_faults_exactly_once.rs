@@ -43,7 +43,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_core::retry::QUOTA_INITIAL;
+/// The AWS SDKs' standard retry quota as published (smithy-rs `TokenBucket`
+/// `DEFAULT_CAPACITY = 500`; botocore `retries/standard.py` `RetryQuotaChecker`:
+/// 500 initial tokens, 5 per retry, 10 per retry after a timeout, 1 back per
+/// first-try success). Written out, not imported: a changed constant fails.
+const QUOTA_INITIAL: u32 = 500;
 use personalize_events_hyper::{BatcherConfig, Record};
 use personalize_events_local::{
     FaultKind, LocalServer, Phase, StoredRecord, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY,

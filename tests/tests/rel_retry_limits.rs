@@ -18,7 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_core::retry::{QUOTA_INITIAL, QUOTA_RETRY_COST};
+/// The AWS SDKs' standard retry quota as published (smithy-rs `TokenBucket`
+/// `DEFAULT_CAPACITY = 500`; botocore `retries/standard.py` `RetryQuotaChecker`:
+/// 500 initial tokens, 5 per retry, 10 per retry after a timeout, 1 back per
+/// first-try success). Written out, not imported: a changed constant fails.
+const QUOTA_INITIAL: u32 = 500;
+const QUOTA_RETRY_COST: u32 = 5;
 use personalize_events_core::sign::{verify_request_with, VerifyParams};
 use personalize_events_core::{time, Error, Timeouts, TransportErrorKind, SIGNING_NAME};
 use personalize_events_tests::raw_server::{response, RawReply, RawServer};

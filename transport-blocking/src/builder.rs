@@ -119,7 +119,7 @@ impl ClientBuilder {
         mut self,
         provider: impl Fn() -> Result<Credentials, Error> + Send + Sync + 'static,
     ) -> Self {
-        self.credentials = Some(Arc::new(provider));
+        self.credentials = Some(Arc::new(move |_deadline| provider()));
         self
     }
 
@@ -283,7 +283,7 @@ impl ClientBuilder {
             CredentialsSource::Given(c) => c,
             CredentialsSource::Chain(prepared) => {
                 let chain = DefaultCredentialsChain::from_prepared(prepared);
-                Arc::new(move || chain.provide())
+                Arc::new(move |deadline| chain.provide_before(deadline))
             }
         };
         let core = built.core;
@@ -338,7 +338,7 @@ mod tests {
             c.endpoint_url(),
             "https://personalize-events.eu-west-1.amazonaws.com"
         );
-        let got = (c.inner.credentials)().unwrap();
+        let got = (c.inner.credentials)(None).unwrap();
         assert_eq!(got.session_token(), Some("token"));
 
         let c = ClientBuilder::default()

@@ -145,13 +145,23 @@ impl DefaultCredentialsChain {
     /// credentials are cached), or when another caller's refresh takes
     /// longer than the wait timeout; `Error::Config` for a chain misuse.
     pub fn provide(&self) -> Result<Credentials, Error> {
+        self.provide_before(None)
+    }
+
+    /// [`provide`](Self::provide) within a call's `deadline`: every step's
+    /// timeout and the wait for another caller's refresh end by then.
+    pub(crate) fn provide_before(
+        &self,
+        call_deadline: Option<Instant>,
+    ) -> Result<Credentials, Error> {
         let wait = self.settings.wait();
-        let deadline = Instant::now() + wait;
+        let waited = Instant::now() + wait;
+        let deadline = call_deadline.map_or(waited, |d| d.min(waited));
         loop {
             match self.cache.get(SystemTime::now()) {
                 CacheLookup::Ready(c) => return Ok(c),
                 CacheLookup::Refresh(ticket) => {
-                    let result = self.resolve();
+                    let result = self.resolve(call_deadline);
                     let (out, outcome) = ticket.finish(result, SystemTime::now());
                     log_refresh(&outcome);
                     return out;
@@ -175,8 +185,16 @@ impl DefaultCredentialsChain {
         self.cache.generation()
     }
 
-    /// Runs the chain once, to the end.
-    fn resolve(&self) -> Result<Credentials, Error> {
+    /// Runs the chain once, to the end or to `deadline`.
+    fn resolve(&self, deadline: Option<Instant>) -> Result<Credentials, Error> {
+        // A step's own timeout, cut at the deadline (a zero timeout is no
+        // timeout to ureq: at least a millisecond).
+        let within = |timeout: Duration| match deadline {
+            Some(d) => timeout
+                .min(d.saturating_duration_since(Instant::now()))
+                .max(Duration::from_millis(1)),
+            None => timeout,
+        };
         let mut chain = self.settings.chain();
         tracing::debug!(profile = chain.profile_name(), "resolving credentials");
         for _ in 0..MAX_CHAIN_STEPS {
@@ -187,11 +205,11 @@ impl DefaultCredentialsChain {
                 }
                 ChainStep::Http { request, timeout } => {
                     tracing::trace!(method = %request.method(), uri = %request.uri(), "credentials chain sends a request");
-                    chain.handle_http(self.io.send(request, timeout));
+                    chain.handle_http(self.io.send(request, within(timeout)));
                 }
                 ChainStep::RunProcess { command, timeout } => {
                     tracing::trace!("credentials chain runs credential_process");
-                    chain.handle_process(run_process(&command, timeout));
+                    chain.handle_process(run_process(&command, within(timeout)));
                 }
                 ChainStep::WriteFile { path, contents } => {
                     tracing::trace!(path = %path.display(), "credentials chain writes a file");

@@ -118,8 +118,11 @@ pub use personalize_events_core::{
     RetryMode, Timeouts, TransportErrorKind, User,
 };
 
-/// Where a client gets its credentials: asked once per call.
-pub(crate) type CredentialsProvider = dyn Fn() -> Result<Credentials, Error> + Send + Sync;
+/// Where a client gets its credentials: asked once per call, with the
+/// call's deadline (which the default chain keeps; a provider given in code
+/// cannot be interrupted and ignores it).
+pub(crate) type CredentialsProvider =
+    dyn Fn(Option<Instant>) -> Result<Credentials, Error> + Send + Sync;
 
 /// A blocking Amazon Personalize Events client.
 ///
@@ -192,7 +195,7 @@ impl Client {
     /// The provider's error: `Error::Credentials` naming the source and the
     /// reason when no credentials are found or a configured source fails.
     pub fn resolve_credentials(&self) -> Result<Credentials, Error> {
-        (self.inner.credentials)()
+        (self.inner.credentials)(None)
     }
 
     /// Records item interaction events (`PutEvents`, up to 10 events of one
@@ -296,9 +299,16 @@ impl Client {
             Ok(call) => call,
             Err(e) => return (Err(e), 0),
         };
-        let credentials = match (inner.credentials)() {
+        // Resolving credentials is part of the operation: the chain cuts
+        // its steps at the call's deadline, and a failure at the deadline is
+        // the operation's timeout.
+        let credentials = match (inner.credentials)(Some(call.deadline())) {
             Ok(c) => c,
-            Err(e) => return (Err(e), 0),
+            Err(e) => {
+                let now = Instant::now();
+                let e = (now < call.deadline()).then_some(e);
+                return (Err(call.credentials_failed(now, e)), 0);
+            }
         };
         loop {
             match call.poll(

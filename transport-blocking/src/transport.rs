@@ -4,7 +4,10 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use personalize_events_core::{Error, SendRequest, TransportErrorKind};
+use personalize_events_core::failure::{rustls_failure, Failure, Phase};
+#[cfg(test)]
+use personalize_events_core::TransportErrorKind;
+use personalize_events_core::{retry, Error, SendRequest};
 use tracing::field::Empty;
 
 /// The HTTP side of a client: one ureq agent (one connection pool).
@@ -108,7 +111,24 @@ impl Http {
             crate::network::Network::name_proxy(self.via_proxy.as_deref(), map_error(e))
         })?;
         let (parts, body) = response.into_parts();
-        let body = read_limited(body.into_reader(), self.max_body)?;
+        let reader = body.into_reader();
+        // After a transient server error the retry takes a new connection
+        // (the core decides which statuses): ureq returns a connection to
+        // its pool only when a read finds the body's end, so the declared
+        // length is read and the reader dropped before that, closing it.
+        // (A chunked answer, which ends only with that read, is the
+        // exception: ureq gives no other way to refuse its connection.)
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let body = match declared {
+            Some(len) if retry::poisons_connection(parts.status.as_u16()) => {
+                read_limited(reader.take(len), self.max_body)?
+            }
+            _ => read_limited(reader, self.max_body)?,
+        };
         Ok(http::Response::from_parts(parts, body))
     }
 }
@@ -122,7 +142,7 @@ pub(crate) fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, E
     reader
         .take(cap)
         .read_to_end(&mut body)
-        .map_err(|e| map_error(ureq::Error::from(e)))?;
+        .map_err(|e| map_body_error(ureq::Error::from(e)))?;
     if body.len() > limit {
         tracing::debug!(limit, "response body cut at the size limit");
         body.truncate(limit);
@@ -132,77 +152,61 @@ pub(crate) fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, E
 
 /// A ureq error as the core's transport error.
 pub(crate) fn map_error(e: ureq::Error) -> Error {
-    Error::transport(classify(&e), e.to_string())
+    failure(&e, Phase::Connect).error(e.to_string())
 }
 
-/// Which kind of transport failure a ureq error is:
-///
-/// * `Timeout`: any of ureq's timeouts (connect, resolve, the attempt's global
-///   timeout), and socket reads or writes that timed out;
-/// * `Connect`: DNS failures, refused or unreachable connections, TLS
-///   handshake failures (other than a rejected certificate);
-/// * `Io`: the connection broke after it was made: reset, aborted, closed
-///   early, a truncated or malformed response;
-/// * `Other`: what another attempt cannot fix: a bad URL, an http URL when
-///   https is required, a rejected certificate, a response header too big.
+/// A ureq error while reading a response body as the core's error.
+fn map_body_error(e: ureq::Error) -> Error {
+    failure(&e, Phase::Exchange).error(e.to_string())
+}
+
+/// The kind of transport failure a ureq error is (decided by the core's
+/// table, [`personalize_events_core::failure`], which the async client
+/// uses too).
+#[cfg(test)]
 pub(crate) fn classify(e: &ureq::Error) -> TransportErrorKind {
-    use TransportErrorKind as K;
+    failure(e, Phase::Connect).kind()
+}
+
+/// What a ureq error tells of the failure. `tls_phase` is when a TLS error
+/// happened: ureq completes the handshake while connecting, so one from
+/// sending the request is taken as a handshake failure, one from reading
+/// the body as a later one. IO errors carry no phase: ureq does not say.
+fn failure(e: &ureq::Error, tls_phase: Phase) -> Failure {
     match e {
-        ureq::Error::Timeout(_) => K::Timeout,
-        ureq::Error::HostNotFound
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::ConnectProxyFailed(_) => K::Connect,
-        ureq::Error::Io(io) => classify_io(io),
-        ureq::Error::Rustls(r) => classify_rustls(r),
+        ureq::Error::Timeout(ureq::Timeout::Connect) => Failure::ConnectTimeout,
+        ureq::Error::Timeout(_) => Failure::Timeout,
+        ureq::Error::HostNotFound => Failure::Dns,
+        ureq::Error::ConnectionFailed | ureq::Error::ConnectProxyFailed(_) => {
+            Failure::Io(Phase::Connect, io::ErrorKind::Other)
+        }
+        ureq::Error::Io(io) => failure_io(io, tls_phase),
+        ureq::Error::Rustls(r) => Failure::Tls(tls_phase, rustls_failure(r)),
         // The server sent something that is not HTTP/1.1 (or cut it short);
         // the requests this client builds are always well formed.
-        ureq::Error::Protocol(_) => K::Io,
-        _ => K::Other,
+        ureq::Error::Protocol(_) => Failure::Malformed,
+        ureq::Error::LargeResponseHeader(..) => Failure::ResponseHeadersTooLarge,
+        // A bad URL, an http URL when https is required, a TLS
+        // configuration error, ...
+        _ => Failure::Request,
     }
 }
 
-fn classify_io(e: &io::Error) -> TransportErrorKind {
-    use io::ErrorKind as E;
-    use TransportErrorKind as K;
+fn failure_io(e: &io::Error, tls_phase: Phase) -> Failure {
     if let Some(inner) = e.get_ref() {
-        // rustls reports handshake failures as InvalidData wrapping its error.
+        // rustls reports its failures as InvalidData wrapping its error.
         if let Some(r) = inner.downcast_ref::<rustls::Error>() {
-            return classify_rustls(r);
+            return Failure::Tls(tls_phase, rustls_failure(r));
         }
         if let Some(u) = inner.downcast_ref::<ureq::Error>() {
-            return classify(u);
+            return failure(u, tls_phase);
         }
     }
-    match e.kind() {
-        E::TimedOut | E::WouldBlock => K::Timeout,
-        E::ConnectionRefused
-        | E::HostUnreachable
-        | E::NetworkUnreachable
-        | E::NetworkDown
-        | E::AddrNotAvailable
-        | E::AddrInUse => K::Connect,
-        E::PermissionDenied | E::Unsupported | E::InvalidInput => K::Other,
-        // getaddrinfo failures have no ErrorKind of their own.
-        _ if e.to_string().contains("failed to lookup address") => K::Connect,
-        // Reset, aborted, broken pipe, unexpected EOF, not connected, ...
-        _ => K::Io,
+    // getaddrinfo failures have no ErrorKind of their own.
+    if e.to_string().contains("failed to lookup address") {
+        return Failure::Dns;
     }
-}
-
-fn classify_rustls(e: &rustls::Error) -> TransportErrorKind {
-    use rustls::Error as R;
-    match e {
-        R::InvalidCertificate(_)
-        | R::NoCertificatesPresented
-        | R::InvalidCertRevocationList(_)
-        | R::UnsupportedNameType
-        | R::PeerIncompatible(_)
-        | R::FailedToGetCurrentTime
-        | R::FailedToGetRandomBytes
-        | R::General(_) => TransportErrorKind::Other,
-        // A handshake that broke (garbage, alerts, a peer that misbehaved).
-        _ => TransportErrorKind::Connect,
-    }
+    Failure::Io(Phase::Unknown, e.kind())
 }
 
 #[cfg(test)]

@@ -13,11 +13,12 @@ use personalize_events_core::config::{
     load_trust_roots, BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader,
     CredentialsSource, Environment, ProxySettings, TrustRoots, TrustSettings,
 };
+use personalize_events_core::failure::Failure;
 use personalize_events_core::{
-    AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
+    retry, AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
     PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
     PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
-    RetryConfig, SendRequest, Timeouts, TransportErrorKind,
+    RetryConfig, SendRequest, Timeouts,
 };
 use tracing::field::Empty;
 use tracing::Instrument;
@@ -238,12 +239,23 @@ where
     async fn drive<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
         let inner = &*self.inner;
         let mut call = inner.core.call(&input, now(), inner.rng.next_u128())?;
-        let mut credentials = inner.credentials.provide().await?;
+        // Resolving credentials is part of the operation: its deadline
+        // bounds it (a dropped provider future kills a credential_process
+        // and hands a chain refresh over to a waiting call).
+        let deadline = tokio::time::Instant::from_std(call.deadline());
+        let mut credentials =
+            match tokio::time::timeout_at(deadline, inner.credentials.provide()).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => return Err(call.credentials_failed(now(), Some(e))),
+                Err(_) => return Err(call.credentials_failed(now(), None)),
+            };
         let result = loop {
             if credentials.expires_within(SystemTime::now(), CREDENTIALS_REFRESH_MARGIN) {
-                match inner.credentials.provide().await {
-                    Ok(c) => credentials = c,
-                    Err(e) => tracing::warn!(error = %e, "refreshing credentials failed"),
+                match tokio::time::timeout_at(deadline, inner.credentials.provide()).await {
+                    Ok(Ok(c)) => credentials = c,
+                    Ok(Err(e)) => tracing::warn!(error = %e, "refreshing credentials failed"),
+                    // The next poll ends the call at its deadline.
+                    Err(_) => tracing::warn!("refreshing credentials ran into the deadline"),
                 }
             }
             match call.poll(now(), SystemTime::now(), &credentials, inner.rng.next_f64()) {
@@ -280,22 +292,32 @@ where
         if let Some(auth) = &self.inner.proxy_auth {
             (request.headers_mut()).insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }
+        let connection = hyper_util::client::legacy::connect::capture_connection(&mut request);
         let http = &self.inner.http;
         let exchange = async move {
             let response = http
                 .request(request)
                 .await
                 .map_err(|e| error_map::from_client_error(&e))?;
+            // After a transient server error the retry takes a new
+            // connection: this one goes back to the pool poisoned (the core
+            // decides which statuses). A timed-out or broken exchange is
+            // dropped with its connection.
+            if retry::poisons_connection(response.status().as_u16()) {
+                if let Some(c) = connection.connection_metadata().as_ref() {
+                    c.poison();
+                }
+            }
             let (parts, body) = response.into_parts();
             let body = read_limited(body, MAX_RESPONSE_BYTES).await?;
             Ok(http::Response::from_parts(parts, body))
         };
         let result = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await {
             Ok(r) => r,
-            Err(_) => Err(Error::transport(
-                TransportErrorKind::Timeout,
-                format!("no complete response within {} ms", timeout.as_millis()),
-            )),
+            Err(_) => Err(Failure::Timeout.error(format!(
+                "no complete response within {} ms",
+                timeout.as_millis()
+            ))),
         };
         match &result {
             Ok(r) => {

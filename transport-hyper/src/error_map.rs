@@ -1,9 +1,12 @@
-//! Mapping hyper and hyper-util failures to the core's transport error kinds,
-//! which decide whether the core retries.
+//! Mapping hyper, hyper-util and rustls failures to the core's failure
+//! table ([`personalize_events_core::failure`]), which decides the kind,
+//! whether the core retries and at which cost — the same table the
+//! blocking client uses.
 
 use std::error::Error as StdError;
 use std::io;
 
+use personalize_events_core::failure::{rustls_failure, Failure, Phase};
 use personalize_events_core::{Error, TransportErrorKind};
 
 /// The next error in a chain, looking inside `io::Error`s (whose `source`
@@ -26,60 +29,44 @@ fn chain<'a>(
     .take(16)
 }
 
-/// A TLS failure that another attempt cannot fix: the server's certificate
-/// was rejected or the peers share no protocol.
-fn is_fatal_tls(e: &(dyn StdError + 'static)) -> bool {
-    matches!(
-        e.downcast_ref::<rustls::Error>(),
-        Some(
-            rustls::Error::InvalidCertificate(_)
-                | rustls::Error::NoCertificatesPresented
-                | rustls::Error::PeerIncompatible(_)
-                | rustls::Error::UnsupportedNameType
-        )
-    )
-}
-
-/// The kind of the first error of a chain that tells one.
-fn kind_of_chain(first: &(dyn StdError + 'static)) -> TransportErrorKind {
-    for e in chain(first) {
-        if is_fatal_tls(e) {
-            return TransportErrorKind::Other;
+/// What a chain of errors from hyper, hyper-util or rustls tells of the
+/// failure, for the core's table ([`Failure`]): a TLS error anywhere
+/// decides; then hyper's own flags; then the innermost `io::Error`.
+fn failure_of_chain(first: &(dyn StdError + 'static), phase: Phase) -> Failure {
+    if let Some(r) = chain(first).find_map(|e| e.downcast_ref::<rustls::Error>()) {
+        return Failure::Tls(phase, rustls_failure(r));
+    }
+    let innermost_io = chain(first)
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .last()
+        .map(|io| Failure::Io(phase, io.kind()));
+    if let Some(h) = chain(first).find_map(|e| e.downcast_ref::<hyper::Error>()) {
+        if h.is_timeout() {
+            return Failure::Timeout;
         }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_timeout() {
-                return TransportErrorKind::Timeout;
-            }
-            if h.is_incomplete_message()
-                || h.is_closed()
-                || h.is_canceled()
-                || h.is_body_write_aborted()
-            {
-                return TransportErrorKind::Io;
-            }
-            // A malformed answer (garbage, a broken proxy) may not repeat:
-            // worth another attempt, as in the blocking client; retries are
-            // safe because events carry their ids.
-            if h.is_parse() {
-                return TransportErrorKind::Io;
-            }
-            if h.is_user() {
-                return TransportErrorKind::Other;
-            }
+        // `is_parse_too_large` needs hyper's server feature; its message
+        // is hyper's fixed description of `Parse::TooLarge`.
+        if h.is_parse() && h.to_string().contains("message head is too large") {
+            return Failure::ResponseHeadersTooLarge;
         }
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            match io.kind() {
-                io::ErrorKind::TimedOut => return TransportErrorKind::Timeout,
-                io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::UnexpectedEof
-                | io::ErrorKind::NotConnected => return TransportErrorKind::Io,
-                _ => {}
-            }
+        if h.is_parse() {
+            return Failure::Malformed;
+        }
+        if h.is_incomplete_message()
+            || h.is_closed()
+            || h.is_canceled()
+            || h.is_body_write_aborted()
+        {
+            return innermost_io.unwrap_or(Failure::Malformed);
+        }
+        if h.is_user() {
+            return Failure::Request;
         }
     }
-    TransportErrorKind::Other
+    innermost_io.unwrap_or(match phase {
+        Phase::Connect => Failure::Io(Phase::Connect, io::ErrorKind::Other),
+        _ => Failure::Request,
+    })
 }
 
 /// `a: b: c` for an error chain, without repeating a message an
@@ -101,39 +88,37 @@ fn describe(first: &(dyn StdError + 'static)) -> String {
     out
 }
 
-/// The kind of a failure of `hyper_util`'s client: `Connect` when
-/// connecting failed (except a rejected certificate, `Other`), `Io` when the
-/// connection was closed, reset or cut short, `Timeout` when hyper timed
-/// out, `Other` for anything else.
+/// The failure of `hyper_util`'s client: while connecting (TCP, TLS
+/// handshake) when it says so, else while exchanging.
+pub fn client_failure(e: &hyper_util::client::legacy::Error) -> Failure {
+    let phase = if e.is_connect() {
+        Phase::Connect
+    } else {
+        Phase::Exchange
+    };
+    failure_of_chain(e, phase)
+}
+
+/// The kind of a failure of `hyper_util`'s client (decided by the core's
+/// table).
 pub fn client_error_kind(e: &hyper_util::client::legacy::Error) -> TransportErrorKind {
-    if chain(e).any(is_fatal_tls) {
-        return TransportErrorKind::Other;
-    }
-    if e.is_connect() {
-        return TransportErrorKind::Connect;
-    }
-    match e.source() {
-        Some(src) => kind_of_chain(src),
-        None => TransportErrorKind::Other,
-    }
+    client_failure(e).kind()
 }
 
 /// The core's error for a failure of `hyper_util`'s client.
 pub fn from_client_error(e: &hyper_util::client::legacy::Error) -> Error {
-    Error::transport(client_error_kind(e), describe(e))
+    client_failure(e).error(describe(e))
 }
 
 /// The kind of a failure while reading a response body.
 pub fn body_error_kind(e: &(dyn StdError + 'static)) -> TransportErrorKind {
-    kind_of_chain(e)
+    failure_of_chain(e, Phase::Exchange).kind()
 }
 
 /// The core's error for a failure while reading a response body.
 pub fn from_body_error(e: &(dyn StdError + 'static)) -> Error {
-    Error::transport(
-        body_error_kind(e),
-        format!("reading the response body: {}", describe(e)),
-    )
+    failure_of_chain(e, Phase::Exchange)
+        .error(format!("reading the response body: {}", describe(e)))
 }
 
 #[cfg(test)]
@@ -146,8 +131,12 @@ mod tests {
         assert_eq!(body_error_kind(&reset), TransportErrorKind::Io);
         let timed_out = io::Error::from(io::ErrorKind::TimedOut);
         assert_eq!(body_error_kind(&timed_out), TransportErrorKind::Timeout);
+        // Unlisted kinds after connecting are broken connections, as in
+        // the blocking client.
         let other = io::Error::other("strange");
-        assert_eq!(body_error_kind(&other), TransportErrorKind::Other);
+        assert_eq!(body_error_kind(&other), TransportErrorKind::Io);
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert_eq!(body_error_kind(&denied), TransportErrorKind::Other);
         // Wrapped: the inner error decides.
         let wrapped = io::Error::other(io::Error::from(io::ErrorKind::BrokenPipe));
         assert_eq!(body_error_kind(&wrapped), TransportErrorKind::Io);
