@@ -13,14 +13,18 @@
 //! Event ids are not set by the test: the clients fill them in once per
 //! call, before the first attempt, which is what keeps retries idempotent.
 //!
-//! Timing: a stall holds a request for `STALL` (1 s) and the attempt
-//! timeout is `ATTEMPT` (500 ms), so every stall becomes a client-side
-//! timeout and a retry. The attempt timeout stays far above a normal round
-//! trip (a few ms; tens under load, as the emulator serves one request at a
-//! time): a request that is kept but answered after the client gave up is
-//! a legitimate duplicate (same event id) that would break the exactly-once
-//! count, so only injected stalls may time out. Each path keeps at most 16
-//! calls in flight.
+//! Timing: a stall holds a request for `STALL` (15 s) and the attempt
+//! timeout is `ATTEMPT` (3 s), so every stall becomes a client-side
+//! timeout and a retry, and the client has long gone (and the emulator
+//! dropped the stalled request) before the stall would end, even on a
+//! machine so loaded that timers fire late. The attempt timeout stays far
+//! above a normal round trip (a few ms; hundreds on a loaded 2-core
+//! machine, where the single-threaded emulator shares the cores with the
+//! clients and other builds): a request that is kept but answered after
+//! the client gave up is a legitimate duplicate (same event id) that would
+//! break the exactly-once count, so only injected stalls may time out.
+//! (With 500 ms, CI on a loaded machine saw such duplicates.) Each path
+//! keeps at most 16 calls in flight.
 //! Backoff starts at 5 ms (capped at 40 ms) and 10 attempts are allowed.
 //!
 //! Retry quota arithmetic (500 tokens; a retry costs 5, or 10 after a
@@ -55,8 +59,8 @@ use personalize_events_local::{
 
 const EVENTS: usize = 10_000;
 const FAILURE_RATE: f64 = 0.2;
-const STALL: Duration = Duration::from_millis(1000);
-const ATTEMPT: Duration = Duration::from_millis(500);
+const STALL: Duration = Duration::from_secs(15);
+const ATTEMPT: Duration = Duration::from_secs(3);
 const TRACKING: &str = "tracking-rel";
 
 fn retry() -> personalize_events_core::RetryConfig {
@@ -70,7 +74,7 @@ fn timeouts() -> personalize_events_core::Timeouts {
     personalize_events_core::Timeouts::default()
         .with_connect(Duration::from_secs(2))
         .with_attempt(ATTEMPT)
-        .with_operation(Duration::from_secs(20))
+        .with_operation(Duration::from_secs(60))
 }
 
 fn credentials() -> personalize_events_core::Credentials {
@@ -88,7 +92,7 @@ fn emulator(phase: Phase, seed: u64) -> LocalServer {
         .random_faults(FaultKind::ALL)
         .fault_phase(phase)
         .stall(STALL)
-        .max_duration(Duration::from_secs(120))
+        .max_duration(Duration::from_secs(300))
         .start_blocking()
         .expect("start the emulator")
 }
