@@ -39,9 +39,12 @@ pub fn install(debug: bool) -> Result<(), String> {
         _ => None,
     };
     let output = filter.map(|f| {
+        // A span's fields (a call's operation, records, attempts, error)
+        // are told when it closes, with its timing.
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
             .with_filter(f)
     });
     let _ = tracing::subscriber::set_global_default(Registry::default().with(counter).with(output));

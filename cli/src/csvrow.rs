@@ -174,6 +174,13 @@ impl<R: BufRead> CsvLines<R> {
                 if raw.is_empty() {
                     return Ok(Row::End);
                 }
+                // The last line end is the record's, as its writer meant.
+                if raw.last() == Some(&b'\n') {
+                    raw.pop();
+                    if raw.last() == Some(&b'\r') {
+                        raw.pop();
+                    }
+                }
                 return Ok(Row::Malformed {
                     line: start,
                     message: format!(
@@ -305,7 +312,7 @@ mod tests {
             Row::Malformed { line, message, raw } => {
                 assert_eq!(*line, 4);
                 assert!(message.contains("unclosed quote"), "{message}");
-                assert_eq!(raw, b"\"x3,unterminated\n");
+                assert_eq!(raw, b"\"x3,unterminated");
             }
             other => panic!("{other:?}"),
         }

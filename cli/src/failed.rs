@@ -9,7 +9,7 @@
 //! row of a failed call).
 //!
 //! For each record, one JSON line goes to the reasons file
-//! (`<failed file without .jsonl/.csv>.reasons.jsonl`): the line of the
+//! (`<failed file without .jsonl>.reasons.jsonl`): the line of the
 //! input it came from (when known), where it is in the failed file, and
 //! why it was not accepted. So `--quiet` loses no reason, and the failed
 //! file stays exactly re-runnable.
@@ -102,12 +102,12 @@ pub struct Finished {
 }
 
 /// The reasons file beside a failed file: `failed.jsonl` →
-/// `failed.reasons.jsonl`, `x.csv.failed.csv` → `x.csv.failed.reasons.jsonl`.
+/// `failed.reasons.jsonl`, `failed.csv` → `failed.csv.reasons.jsonl` (so
+/// that the two default failed files of stdin do not share one).
 pub fn reasons_path(failed: &Path) -> PathBuf {
     let name = failed.as_os_str().to_string_lossy();
     let stem = name
         .strip_suffix(".jsonl")
-        .or_else(|| name.strip_suffix(".csv"))
         .filter(|s| !s.is_empty() && !s.ends_with('/'))
         .unwrap_or(&name);
     if stem.len() == name.len() {
@@ -343,7 +343,8 @@ mod tests {
         for (f, r) in [
             ("failed.jsonl", "failed.reasons.jsonl"),
             ("a/x.jsonl.failed.jsonl", "a/x.jsonl.failed.reasons.jsonl"),
-            ("x.csv.failed.csv", "x.csv.failed.reasons.jsonl"),
+            ("x.csv.failed.csv", "x.csv.failed.csv.reasons.jsonl"),
+            ("failed.csv", "failed.csv.reasons.jsonl"),
             ("out.txt", "out.txt.reasons.jsonl"),
             (".jsonl", ".jsonl.reasons.jsonl"),
         ] {

@@ -639,7 +639,7 @@ mod tests {
             } => {
                 assert_eq!(*line, 8);
                 assert!(message.contains("unclosed quote"), "{message}");
-                assert_eq!(failed.as_deref(), Some(&b"\"x3,unterminated\n"[..]));
+                assert_eq!(failed.as_deref(), Some(&b"\"x3,unterminated"[..]));
             }
             other => panic!("{other:?}"),
         }

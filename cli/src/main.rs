@@ -49,7 +49,7 @@ const EXIT_USAGE: u8 = 2;
 #[command(after_help = "\
 Records not accepted are written to --failed-out (default: <input>.failed.jsonl, or \
 ./failed.jsonl for stdin; .failed.csv and ./failed.csv for CSV), and why, with the line, \
-beside it in <failed-out without .jsonl/.csv>.reasons.jsonl; run the same command on the \
+beside it in <failed-out without .jsonl>.reasons.jsonl; run the same command on the \
 failed file to finish the job. --region, --profile, --endpoint-url, --output and --debug \
 go before or after the subcommand.
 Exit status: 0 all sent, 1 some not accepted, 2 usage or configuration error.")]
