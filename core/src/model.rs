@@ -697,7 +697,9 @@ mod tests {
         };
         assert!(e("1700000000123").unwrap_err().contains("milliseconds"));
         assert!(e("1700000000123456").unwrap_err().contains("microseconds"));
-        assert!(e("1700000000123456789").unwrap_err().contains("nanoseconds"));
+        assert!(e("1700000000123456789")
+            .unwrap_err()
+            .contains("nanoseconds"));
         assert!(e("1.7e12").unwrap_err().contains("milliseconds"));
         assert!(e("-5").unwrap_err().contains("negative"));
         assert!(e("-0.5").unwrap_err().contains("negative"));
@@ -710,8 +712,14 @@ mod tests {
     #[test]
     fn unknown_members_are_refused() {
         let e = serde_json::from_str::<Event>(r#"{"eventType":"c","sentAt":1,"eventID":"x"}"#);
-        assert!(e.unwrap_err().to_string().contains("unknown field `eventID`"));
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `eventID`"));
         let e = serde_json::from_str::<Item>(r#"{"itemId":"i","propertes":"{}"}"#);
-        assert!(e.unwrap_err().to_string().contains("unknown field `propertes`"));
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `propertes`"));
     }
 }

@@ -214,9 +214,22 @@ impl AnyInput {
 }
 
 /// A decoding error at `path` (the body itself when the path is `.`).
+///
+/// A path into `properties` stops there: its keys are the record's data.
 fn decode_error(path: &str, e: &serde_json::Error) -> Error {
+    let path = match path
+        .find("properties.")
+        .or_else(|| path.find("properties["))
+    {
+        Some(i) => &path[..i + "properties".len()],
+        None => path,
+    };
     Error::Validation {
-        path: if path == "." { "(body)".into() } else { path.into() },
+        path: if path == "." {
+            "(body)".into()
+        } else {
+            path.into()
+        },
         problem: without_values(&e.to_string()),
     }
 }
@@ -318,10 +331,27 @@ mod tests {
             "PutEvents",
             r#"{"trackingId":"t","sessionId":"s","eventList":[{"eventType":"c","sentAt":1700000000123}]}"#,
         );
-        assert!(err.to_string().starts_with("eventList[0].sentAt: "), "{err}");
+        assert!(
+            err.to_string().starts_with("eventList[0].sentAt: "),
+            "{err}"
+        );
         assert!(err.to_string().contains("milliseconds"), "{err}");
         let err = e("PutItems", r#"{"datasetArn":"a","items":[]} x"#);
-        assert!(err.to_string().starts_with("(body): trailing characters"), "{err}");
+        assert!(
+            err.to_string().starts_with("(body): trailing characters"),
+            "{err}"
+        );
+        let deep = format!(
+            r#"{{"datasetArn":"a","items":[{{"itemId":"i","properties":{{"secretKey":{}1{}}}}}]}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let err = e("PutItems", &deep);
+        assert!(
+            err.to_string().starts_with("items[0].properties: "),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("secretKey"), "{err}");
         let err = e("PutItems", r#"{"datasetArn":"a","itemz":[]}"#);
         assert!(err.to_string().contains("unknown field `itemz`"), "{err}");
     }

@@ -13,10 +13,7 @@ use personalize_events_core::sign::{
 use personalize_events_core::{time, Credentials};
 use serde_json::Value;
 
-const VALID: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../spec/conformance/valid"
-);
+const VALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/conformance/valid");
 
 /// The README says one third of the vectors (10 files) are published.
 const MIN_VECTORS: usize = 10;

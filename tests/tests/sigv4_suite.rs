@@ -19,10 +19,7 @@ use personalize_events_core::sign::{
 };
 use personalize_events_core::{time, Credentials};
 
-const SUITE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../spec/sigv4-test-suite/v4"
-);
+const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/sigv4-test-suite/v4");
 
 /// Cases that do not apply to our entry points, with the reason.
 const SKIPPED: &[(&str, &str)] = &[
