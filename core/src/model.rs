@@ -126,8 +126,10 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 /// or RFC 3339 text. A number that cannot be meant as epoch seconds is
 /// refused: a negative one, and one past [`timestamp::MAX_EPOCH_SECONDS`]
 /// (the year 2286), which is surely in milliseconds, microseconds or
-/// nanoseconds; the message says which unit it looks like. The value itself
-/// is not quoted (records are sensitive).
+/// nanoseconds; the message says which unit it looks like. RFC 3339 text
+/// outside the same range is refused too (it is sent as epoch seconds, which
+/// must decode back). The value itself is not quoted (records are
+/// sensitive).
 mod timestamp {
     use super::*;
 
@@ -187,12 +189,20 @@ mod timestamp {
             crate::time::from_epoch_f64(v).ok_or_else(|| E::custom("timestamp out of range"))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<SystemTime, E> {
-            crate::time::parse_rfc3339(v).ok_or_else(|| {
+            let t = crate::time::parse_rfc3339(v).ok_or_else(|| {
                 E::custom(format!(
                     "`{}` is not an RFC 3339 timestamp (like 2026-11-29T11:59:00Z) or epoch seconds",
                     v.chars().take(40).collect::<String>()
                 ))
-            })
+            })?;
+            // The same range as numbers: it is sent as epoch seconds, which
+            // must read back.
+            match t.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) if d.as_secs_f64() < MAX_EPOCH_SECONDS => Ok(t),
+                _ => Err(E::custom(
+                    "a timestamp before 1970 or after the year 2286 cannot be meant",
+                )),
+            }
         }
     }
 
@@ -704,6 +714,9 @@ mod tests {
         assert!(e("-5").unwrap_err().contains("negative"));
         assert!(e("-0.5").unwrap_err().contains("negative"));
         assert!(!e("1700000000123").unwrap_err().contains("1700000000123"));
+        assert!(e("\"2426-11-29T11:59:00Z\"").unwrap_err().contains("2286"));
+        assert!(e("\"1969-12-31T23:59:59Z\"").unwrap_err().contains("1970"));
+        assert_eq!(e("\"2286-01-01T00:00:00Z\""), Ok(()));
         assert_eq!(e("0"), Ok(()));
         assert_eq!(e("9999999999"), Ok(()));
         assert_eq!(e("1700000000.5"), Ok(()));
