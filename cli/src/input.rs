@@ -33,6 +33,9 @@ pub enum Format {
     Csv,
 }
 
+/// An open input: the reader, its size in bytes when known, its identity.
+pub type Opened = (Box<dyn Read + Send>, Option<u64>, Option<FileId>);
+
 /// Where records come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -72,7 +75,7 @@ impl Source {
     /// Opens it; gives the reader, its size in bytes when known (a
     /// regular file, or stdin redirected from one) and its identity. A
     /// directory is refused here, before anything is read.
-    pub fn open(&self) -> io::Result<(Box<dyn Read + Send>, Option<u64>, Option<FileId>)> {
+    pub fn open(&self) -> io::Result<Opened> {
         match self {
             Source::File(p) => {
                 let f = File::open(p)?;
@@ -80,7 +83,7 @@ impl Source {
                 if meta.is_dir() {
                     return Err(io::Error::other("is a directory, not a file of records"));
                 }
-                let size = meta.is_file().then(|| meta.len());
+                let size = meta.is_file().then_some(meta.len());
                 let id = FileId::of_file(&f);
                 Ok((Box::new(f), size, id))
             }
