@@ -1,26 +1,54 @@
-//! Counting the retries the client made, from its tracing spans.
+//! The tool's tracing: counting the retries the client made, from its
+//! spans, and with `--debug` or `RUST_LOG` the clients' own tracing output
+//! on stderr.
 //!
 //! The blocking client records on each `personalize_events.call` span the
-//! number of attempts the call took; this minimal subscriber adds up
-//! `attempts - 1` over all calls. It enables nothing else, so the client's
-//! other spans and events cost nothing.
+//! number of attempts the call took; the counting layer adds up
+//! `attempts - 1` over all calls (for the summary's retries), whatever the
+//! output filter says. Without `--debug` or `RUST_LOG` nothing else is
+//! enabled, so the client's other spans and events cost nothing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
+use tracing::span::{Id, Record};
+use tracing::Subscriber;
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::{Layer, Registry};
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static RETRIES: AtomicU64 = AtomicU64::new(0);
 
 /// The call span of the blocking client.
 const CALL_SPAN: &str = "personalize_events.call";
 
-/// Installs the counter as the global subscriber (once; later calls do
-/// nothing).
-pub fn install() {
-    let _ = tracing::subscriber::set_global_default(Counter);
+/// Installs the global subscriber (once; later calls do nothing): the retry
+/// counter, and with `debug` or `RUST_LOG` the clients' tracing output on
+/// stderr, filtered by `RUST_LOG` (e.g. `personalize_events_blocking=trace`)
+/// or, with `--debug` alone, at the debug level. A `RUST_LOG` that is not a
+/// filter is an error.
+pub fn install(debug: bool) -> Result<(), String> {
+    let counter = Counter.with_filter(filter_fn(|m| m.is_span() && m.name() == CALL_SPAN));
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => Some(
+            EnvFilter::builder()
+                .parse(&v)
+                .map_err(|e| format!("RUST_LOG `{v}` is not a filter: {e}"))?,
+        ),
+        _ if debug => Some(EnvFilter::new("debug")),
+        _ => None,
+    };
+    let output = filter.map(|f| {
+        // A span's fields (a call's operation, records, attempts, error)
+        // are told when it closes, with its timing.
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_filter(f)
+    });
+    let _ = tracing::subscriber::set_global_default(Registry::default().with(counter).with(output));
+    Ok(())
 }
 
 /// Retries made so far by every client of this process.
@@ -44,18 +72,8 @@ impl Visit for Attempts {
     fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
 }
 
-impl Subscriber for Counter {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.is_span() && metadata.name() == CALL_SPAN
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(NEXT_ID.fetch_add(1, Ordering::Relaxed))
-    }
-    fn record(&self, _: &Id, values: &Record<'_>) {
+impl<S: Subscriber> Layer<S> for Counter {
+    fn on_record(&self, _: &Id, values: &Record<'_>, _: Context<'_, S>) {
         values.record(&mut Attempts);
     }
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, _: &Event<'_>) {}
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
 }

@@ -11,10 +11,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
-use personalize_events_blocking::Record;
-use serde_json::{json, Value};
+use crate::same::FileId;
 
-use crate::failed::FailedOut;
+use personalize_events_blocking::Record;
+
+use crate::csvrow::{CsvLines, Row};
+use crate::failed::{CsvHeader, FailedOut, Reason};
 use crate::record::{camel_case, from_csv_row, from_json_line, Defaults, Kind};
 
 /// The longest JSON line read into memory; a longer one is refused and
@@ -30,6 +32,9 @@ pub enum Format {
     /// users and actions only).
     Csv,
 }
+
+/// An open input: the reader, its size in bytes when known, its identity.
+pub type Opened = (Box<dyn Read + Send>, Option<u64>, Option<FileId>);
 
 /// Where records come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,31 +72,31 @@ impl Source {
         }
     }
 
-    /// Opens it; gives the reader and its size in bytes when known (a
-    /// regular file, or stdin redirected from one).
-    pub fn open(&self) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> {
+    /// Opens it; gives the reader, its size in bytes when known (a
+    /// regular file, or stdin redirected from one) and its identity. A
+    /// directory is refused here, before anything is read.
+    pub fn open(&self) -> io::Result<Opened> {
         match self {
             Source::File(p) => {
                 let f = File::open(p)?;
-                let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-                Ok((Box::new(f), size))
+                let meta = f.metadata()?;
+                if meta.is_dir() {
+                    return Err(io::Error::other("is a directory, not a file of records"));
+                }
+                let size = meta.is_file().then_some(meta.len());
+                let id = FileId::of_file(&f);
+                Ok((Box::new(f), size, id))
             }
-            Source::Stdin => Ok((Box::new(io::stdin()), stdin_size())),
+            Source::Stdin => {
+                let meta = crate::same::stdin_metadata();
+                if meta.as_ref().is_some_and(|m| m.is_dir()) {
+                    return Err(io::Error::other("is a directory, not a file of records"));
+                }
+                let size = meta.as_ref().filter(|m| m.is_file()).map(|m| m.len());
+                Ok((Box::new(io::stdin()), size, crate::same::stdin_id()))
+            }
         }
     }
-}
-
-#[cfg(unix)]
-fn stdin_size() -> Option<u64> {
-    use std::os::fd::AsFd;
-    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
-    let m = File::from(fd).metadata().ok()?;
-    m.is_file().then_some(m.len())
-}
-
-#[cfg(not(unix))]
-fn stdin_size() -> Option<u64> {
-    None
 }
 
 /// What the reader hands on for one line (or row).
@@ -120,6 +125,14 @@ pub enum Parsed {
     },
 }
 
+/// What the reader reads.
+pub enum Input {
+    /// Lines (or CSV rows) of an open file or stdin.
+    Stream(Box<dyn Read + Send>),
+    /// Records already built and validated (`--cli-input-json`).
+    Records(Vec<Record>),
+}
+
 /// What the reader shares with the rest of the run.
 #[derive(Debug, Default)]
 pub struct ReadProgress {
@@ -127,6 +140,8 @@ pub struct ReadProgress {
     pub bytes: AtomicU64,
     /// Lines (or CSV lines) read so far.
     pub lines: AtomicU64,
+    /// Set when the reader is done (at the end, stopped, or failed).
+    pub done: AtomicBool,
 }
 
 /// Counts the bytes read through it.
@@ -146,7 +161,7 @@ impl<R: Read> Read for Counting<R> {
 /// Everything the reader needs.
 pub struct Reader {
     /// The open input.
-    pub input: Box<dyn Read + Send>,
+    pub input: Input,
     /// Its format.
     pub format: Format,
     /// What the records are.
@@ -165,8 +180,20 @@ impl Reader {
     /// Reads to the end (or until stopped, or until nobody listens),
     /// sending every line's outcome to `tx`.
     pub fn run(self, tx: SyncSender<Parsed>) {
+        let input = match self.input {
+            Input::Stream(r) => r,
+            Input::Records(records) => {
+                for r in records {
+                    self.progress.lines.fetch_add(1, Ordering::Relaxed);
+                    if tx.send(Parsed::Record(Box::new(r))).is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
+        };
         let counting = Counting {
-            inner: self.input,
+            inner: input,
             progress: self.progress.clone(),
         };
         let reader = BufReader::with_capacity(256 * 1024, counting);
@@ -287,15 +314,22 @@ impl Ctx {
                 }
             }
         };
+        let message = format!("longer than {} MiB: not a record", MAX_LINE >> 20);
         match &self.failed {
-            Some(f) => f.write_with(&mut copy),
+            Some(f) => f.write_with(
+                &mut copy,
+                Reason {
+                    line: Some(line),
+                    message: &message,
+                },
+            ),
             None => {
                 let _ = copy(&mut io::sink());
             }
         }
         let reported = self.send(Parsed::Invalid {
             line,
-            message: format!("longer than {} MiB: not a record", MAX_LINE >> 20),
+            message,
             failed: None,
         });
         match error {
@@ -311,25 +345,35 @@ impl Ctx {
         let Some(member) = self.kind.id_member() else {
             return;
         };
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(r);
-        let mut row = csv::ByteRecord::new();
-        let read_error = |line: u64, e: csv::Error| Parsed::ReadError {
+        let mut rows = CsvLines::new(r);
+        let read_error = |line: u64, e: io::Error| Parsed::ReadError {
             line,
             message: e.to_string(),
         };
         // The header.
-        match rdr.read_byte_record(&mut row) {
-            Ok(true) => {}
-            Ok(false) => return,
+        let (raw, fields) = match rows.next_row() {
+            Ok(Row::Fields { raw, fields, .. }) => (raw, fields),
+            Ok(Row::End) => return,
+            Ok(Row::Malformed { message, .. }) => {
+                self.send(Parsed::ReadError {
+                    line: 1,
+                    message: format!("CSV header: {message}"),
+                });
+                return;
+            }
+            Ok(Row::Overlong { .. }) => {
+                self.send(Parsed::ReadError {
+                    line: 1,
+                    message: "CSV header: longer than 1 MiB".into(),
+                });
+                return;
+            }
             Err(e) => {
                 self.send(read_error(1, e));
                 return;
             }
-        }
-        let header: Result<Vec<String>, String> = row
+        };
+        let header: Result<Vec<String>, String> = fields
             .iter()
             .enumerate()
             .map(|(i, h)| {
@@ -342,7 +386,7 @@ impl Ctx {
                 Ok(key)
             })
             .collect();
-        let header = match header.and_then(|h| check_header(&h, member).map(|id| (h, id))) {
+        let (keys, id_col) = match header.and_then(|h| check_header(&h, member).map(|id| (h, id))) {
             Ok(h) => h,
             Err(message) => {
                 self.send(Parsed::ReadError {
@@ -352,72 +396,109 @@ impl Ctx {
                 return;
             }
         };
-        let (keys, id_col) = header;
-        self.progress.lines.store(1, Ordering::Relaxed);
+        if let Some(f) = &self.failed {
+            f.set_csv_header(CsvHeader {
+                raw,
+                keys: keys.clone(),
+                id_col,
+            });
+        }
+        self.progress.lines.store(rows.lines(), Ordering::Relaxed);
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return;
             }
-            let line = rdr.position().line();
-            match rdr.read_byte_record(&mut row) {
-                Ok(true) => {}
-                Ok(false) => return,
+            let row = match rows.next_row() {
+                Ok(row) => row,
                 Err(e) => {
-                    self.send(read_error(line, e));
+                    self.send(read_error(rows.lines() + 1, e));
                     return;
                 }
-            }
-            self.progress
-                .lines
-                .store(rdr.position().line().saturating_sub(1), Ordering::Relaxed);
-            if row.len() == 1 && row[0].iter().all(u8::is_ascii_whitespace) {
-                continue; // a blank line
-            }
-            if !self.send(self.csv_row(&row, line, &keys, id_col)) {
+            };
+            self.progress.lines.store(rows.lines(), Ordering::Relaxed);
+            let parsed = match row {
+                Row::End => return,
+                Row::Fields { raw, .. } if raw.iter().all(u8::is_ascii_whitespace) => continue,
+                Row::Fields { line, raw, fields } => {
+                    self.csv_row(line, raw, &fields, &keys, id_col)
+                }
+                Row::Malformed { line, raw, message } => Parsed::Invalid {
+                    line,
+                    message,
+                    failed: Some(raw),
+                },
+                Row::Overlong { line, head } => {
+                    let message = format!("a CSV record longer than {} MiB", MAX_LINE >> 20);
+                    let mut copy = |w: &mut dyn Write| -> io::Result<()> {
+                        w.write_all(&head)?;
+                        rows.copy_rest_of_line(w)
+                    };
+                    match &self.failed {
+                        Some(f) => f.write_with(
+                            &mut copy,
+                            Reason {
+                                line: Some(line),
+                                message: &message,
+                            },
+                        ),
+                        None => {
+                            let _ = copy(&mut io::sink());
+                        }
+                    }
+                    Parsed::Invalid {
+                        line,
+                        message,
+                        failed: None,
+                    }
+                }
+            };
+            if !self.send(parsed) {
                 return;
             }
         }
     }
 
-    fn csv_row(&self, row: &csv::ByteRecord, line: u64, keys: &[String], id_col: usize) -> Parsed {
-        let fields: Vec<String> = row
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect();
-        let broken = |message: String| Parsed::Invalid {
+    fn csv_row(
+        &self,
+        line: u64,
+        raw: Vec<u8>,
+        fields: &[Vec<u8>],
+        keys: &[String],
+        id_col: usize,
+    ) -> Parsed {
+        let broken = |message: String, raw: Vec<u8>| Parsed::Invalid {
             line,
-            failed: Some(
-                json!({"csvLine": line, "csvError": message, "fields": fields})
-                    .to_string()
-                    .into_bytes(),
-            ),
+            failed: Some(raw),
             message,
         };
-        if row.len() > keys.len() {
-            return broken(format!(
-                "the row has {} fields but the header {}",
-                row.len(),
-                keys.len()
-            ));
+        if fields.len() != keys.len() {
+            return broken(
+                format!(
+                    "the row has {} field{} but the header {}",
+                    fields.len(),
+                    if fields.len() == 1 { "" } else { "s" },
+                    keys.len()
+                ),
+                raw,
+            );
         }
-        if let Some(i) = row.iter().position(|f| std::str::from_utf8(f).is_err()) {
-            return broken(format!("column {} is not UTF-8", i + 1));
+        let mut text = Vec::with_capacity(fields.len());
+        for (i, f) in fields.iter().enumerate() {
+            match std::str::from_utf8(f) {
+                Ok(t) => text.push(t),
+                Err(_) => return broken(format!("field {} is not UTF-8", i + 1), raw),
+            }
         }
-        let id = fields.get(id_col).map(String::as_str).unwrap_or("");
         let props: Vec<(&str, &str)> = keys
             .iter()
+            .zip(&text)
             .enumerate()
             .filter(|(i, _)| *i != id_col)
-            .map(|(i, k)| (k.as_str(), fields.get(i).map(String::as_str).unwrap_or("")))
+            .map(|(_, (k, v))| (k.as_str(), *v))
             .collect();
-        let (record, object) = from_csv_row(self.kind, &self.defaults, id, &props);
-        match record {
+        match from_csv_row(self.kind, &self.defaults, text[id_col], &props) {
             Ok(r) => Parsed::Record(Box::new(r)),
-            Err(message) => Parsed::Invalid {
-                line,
-                message,
-                failed: Some(Value::to_string(&object).into_bytes()),
-            },
+            Err(message) => broken(message, raw),
         }
     }
 }
@@ -452,7 +533,7 @@ mod tests {
     fn read(kind: Kind, format: Format, text: &str) -> Vec<Parsed> {
         let (tx, rx) = sync_channel(1000);
         Reader {
-            input: Box::new(io::Cursor::new(text.as_bytes().to_vec())),
+            input: Input::Stream(Box::new(io::Cursor::new(text.as_bytes().to_vec()))),
             format,
             kind,
             defaults: Defaults {
@@ -513,9 +594,11 @@ mod tests {
                     i1,\"Hats, Scarves\",12\n\
                     i2,\"Two\nlines, and \"\"quotes\"\"\",\n\
                     ,no id,3\n\
-                    i4,a,b,c\n";
+                    i4,a,b,c\n\
+                    i5,short\n\
+                    \"x3,unterminated\n";
         let out = read(Kind::Items, Format::Csv, text);
-        assert_eq!(out.len(), 4);
+        assert_eq!(out.len(), 6);
         let Parsed::Record(r) = &out[1] else {
             panic!("{:?}", out[1])
         };
@@ -542,8 +625,24 @@ mod tests {
             } => {
                 assert_eq!(*line, 6);
                 assert!(message.contains("4 fields but the header 3"), "{message}");
-                let v: Value = serde_json::from_slice(failed.as_ref().unwrap()).unwrap();
-                assert_eq!(v["csvLine"], 6);
+                assert_eq!(failed.as_deref(), Some(&b"i4,a,b,c"[..]));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&out[4], Parsed::Invalid { line: 7, message, .. } if message.contains("2 fields but the header 3")),
+            "{:?}",
+            out[4]
+        );
+        match &out[5] {
+            Parsed::Invalid {
+                line,
+                message,
+                failed,
+            } => {
+                assert_eq!(*line, 8);
+                assert!(message.contains("unclosed quote"), "{message}");
+                assert_eq!(failed.as_deref(), Some(&b"\"x3,unterminated"[..]));
             }
             other => panic!("{other:?}"),
         }

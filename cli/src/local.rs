@@ -162,7 +162,7 @@ pub fn serve(builder: LocalServerBuilder) -> std::io::Result<Stats> {
             _ = terminated() => {}
         }
         let stats = server.shutdown_async().await;
-        println!("{stats}");
+        crate::print::out_line(&stats.to_string());
         Ok(stats)
     })
 }

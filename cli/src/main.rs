@@ -18,16 +18,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod attempts;
-mod aws;
-mod failed;
-mod input;
-mod local;
-mod progress;
-mod record;
-mod send;
-mod summary;
-
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,10 +26,13 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::failed::FailedOut;
-use crate::input::{Format, Source};
-use crate::record::{Defaults, Kind};
-use crate::summary::Summary;
+use personalize_events_blocking::{AnyInput, Record};
+use personalize_events_cli::failed::{reasons_path, FailedOut};
+use personalize_events_cli::input::{self, Format, Input, Source};
+use personalize_events_cli::record::{Defaults, Kind};
+use personalize_events_cli::same::FileId;
+use personalize_events_cli::summary::Summary;
+use personalize_events_cli::{attempts, aws, local, print, progress, send};
 
 /// Exit code when every record was sent.
 const EXIT_OK: u8 = 0;
@@ -54,11 +48,38 @@ const EXIT_USAGE: u8 = 2;
 #[command(name = "personalize-events", version, propagate_version = true)]
 #[command(after_help = "\
 Records not accepted are written to --failed-out (default: <input>.failed.jsonl, or \
-./failed.jsonl for stdin); run the same command on that file to finish the job.
+./failed.jsonl for stdin; .failed.csv and ./failed.csv for CSV), and why, with the line, \
+beside it in <failed-out without .jsonl>.reasons.jsonl; run the same command on the \
+failed file to finish the job. --region, --profile, --endpoint-url, --output and --debug \
+go before or after the subcommand.
 Exit status: 0 all sent, 1 some not accepted, 2 usage or configuration error.")]
 struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Cmd,
+}
+
+/// Options accepted before the subcommand too, as with the AWS CLI.
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// The region [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region].
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// The profile of ~/.aws/config and ~/.aws/credentials [default: AWS_PROFILE or default].
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// Send here instead of the region's endpoint [default:
+    /// AWS_ENDPOINT_URL_PERSONALIZE_EVENTS, AWS_ENDPOINT_URL, the profile's].
+    #[arg(long, value_name = "URL", global = true)]
+    endpoint_url: Option<String>,
+    /// Also print the summary as JSON on stdout.
+    #[arg(long, value_enum, default_value_t = Output::Text, global = true)]
+    output: Output,
+    /// Show the clients' own tracing output on stderr (the debug level;
+    /// RUST_LOG, e.g. `personalize_events_blocking=trace`, chooses finer).
+    #[arg(long, global = true)]
+    debug: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,27 +191,21 @@ struct SendArgs {
     /// No progress bar and no per-record messages.
     #[arg(short, long)]
     quiet: bool,
-    /// Also print the summary as JSON on stdout.
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    output: Output,
     /// Attempts per call, retries included [default: AWS_MAX_ATTEMPTS, the
     /// profile's max_attempts, or 3].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
     max_attempts: Option<u32>,
-    /// The region [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region].
-    #[arg(long)]
-    region: Option<String>,
-    /// The profile of ~/.aws/config and ~/.aws/credentials [default: AWS_PROFILE or default].
-    #[arg(long, conflicts_with = "local")]
-    profile: Option<String>,
-    /// Send here instead of the region's endpoint [default:
-    /// AWS_ENDPOINT_URL_PERSONALIZE_EVENTS, AWS_ENDPOINT_URL, the profile's].
-    #[arg(long, value_name = "URL", conflicts_with = "local")]
-    endpoint_url: Option<String>,
     /// Trust only the CAs of this PEM file for TLS [default: AWS_CA_BUNDLE,
     /// the profile's ca_bundle, else the system's trust store].
     #[arg(long, value_name = "FILE", conflicts_with = "local")]
     ca_bundle: Option<std::path::PathBuf>,
+    /// One whole request in the API's shape instead of records a line
+    /// (`{"trackingId": ..., "sessionId": ..., "eventList": [...]}` for
+    /// put-events; `datasetArn` and `items`, `users` or `actions`;
+    /// `trackingId` and `actionInteractions`): a file, `file://FILE`, `-`
+    /// for stdin, or the JSON text itself. Flags fill in what it lacks.
+    #[arg(long, value_name = "FILE", conflicts_with = "input")]
+    cli_input_json: Option<String>,
     /// Send to an emulator started on loopback for this run (no AWS account
     /// needed), and report what it received.
     #[arg(long)]
@@ -202,8 +217,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    let global = cli.global;
     let (kind, defaults, format, send) = match cli.command {
-        Cmd::Local(args) => return run_local(&args),
+        Cmd::Local(args) => return run_local(&args, global.debug),
         Cmd::PutEvents(a) => (
             Kind::Events,
             Defaults {
@@ -230,10 +246,10 @@ fn main() -> ExitCode {
         Cmd::PutUsers(a) => (Kind::Users, dataset(a.dataset_arn), a.format, a.send),
         Cmd::PutActions(a) => (Kind::Actions, dataset(a.dataset_arn), a.format, a.send),
     };
-    match put(kind, defaults, format, send) {
+    match put(kind, defaults, format, send, &global) {
         Ok(code) => ExitCode::from(code),
         Err(message) => {
-            eprintln!("error: {message}");
+            print::err_line(&format!("error: {message}"));
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -260,20 +276,27 @@ fn user_agent() -> String {
     format!("personalize-events-cli/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The default failed file: `<input>.failed.jsonl`, or `./failed.jsonl`.
-fn default_failed_path(source: &Source) -> PathBuf {
+/// The default failed file: `<input>.failed.jsonl`, or `./failed.jsonl`
+/// (`.failed.csv` and `./failed.csv` for CSV input, as the failed file is
+/// CSV then).
+fn default_failed_path(source: &Source, format: Format) -> PathBuf {
+    let ext = match format {
+        Format::Jsonl => "jsonl",
+        Format::Csv => "csv",
+    };
     match source {
         Source::File(p) => {
             let mut name = p.as_os_str().to_owned();
-            name.push(".failed.jsonl");
+            name.push(format!(".failed.{ext}"));
             PathBuf::from(name)
         }
-        Source::Stdin => PathBuf::from("failed.jsonl"),
+        Source::Stdin => PathBuf::from(format!("failed.{ext}")),
     }
 }
 
-/// Whether two paths name the same file (the second may not exist yet).
-fn same_file(a: &Path, b: &Path) -> bool {
+/// Whether two paths name the same file by name (the second may not exist
+/// yet); where device and inode are unknown.
+fn same_name(a: &Path, b: &Path) -> bool {
     let canon = |p: &Path| -> Option<PathBuf> {
         if let Ok(c) = p.canonicalize() {
             return Some(c);
@@ -285,6 +308,106 @@ fn same_file(a: &Path, b: &Path) -> bool {
         Some(parent.join(p.file_name()?))
     };
     matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Refuses an output file that is the input: the same device and inode
+/// (stdin's too: `< failed.jsonl`), or the same name.
+fn check_not_input(
+    out: &Path,
+    what: &str,
+    input: Option<FileId>,
+    source: &Source,
+) -> Result<(), String> {
+    let same_id = input.is_some() && FileId::of_path(out) == input;
+    let same = match source {
+        Source::File(i) => same_id || same_name(out, i),
+        Source::Stdin => same_id,
+    };
+    if same {
+        return Err(format!(
+            "the {what} {} would overwrite the input{}: give another --failed-out",
+            out.display(),
+            if matches!(source, Source::Stdin) {
+                " (stdin is read from it)"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(())
+}
+
+/// The request of `--cli-input-json`: its text, and the source it came
+/// from (for the default failed file and the same-file check).
+fn read_cli_input_json(arg: &str) -> Result<(Vec<u8>, Source, Option<FileId>), String> {
+    const MAX: u64 = 16 << 20;
+    let (source, text) = if arg.trim_start().starts_with('{') {
+        (Source::Stdin, arg.as_bytes().to_vec())
+    } else {
+        let path = arg.strip_prefix("file://").unwrap_or(arg);
+        let source = Source::from_arg(Some(&PathBuf::from(path)));
+        let (mut r, _, _) = source
+            .open()
+            .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+        let mut text = Vec::new();
+        r.by_ref()
+            .take(MAX + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+        if text.len() as u64 > MAX {
+            return Err(format!(
+                "--cli-input-json {}: longer than 16 MiB, not one request",
+                source.display()
+            ));
+        }
+        (source, text)
+    };
+    let id = match &source {
+        Source::File(p) => FileId::of_path(p),
+        Source::Stdin if arg.trim_start().starts_with('{') => None,
+        Source::Stdin => personalize_events_cli::same::stdin_id(),
+    };
+    Ok((text, source, id))
+}
+
+/// One whole request (`--cli-input-json`) to its records: the flags fill
+/// in the members it lacks (and are refused when they differ), then it is
+/// decoded and validated as the API would.
+fn request_records(kind: Kind, defaults: &Defaults, text: &[u8]) -> Result<Vec<Record>, String> {
+    let mut value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+        format!(
+            "not valid JSON: {}",
+            personalize_events_cli::record::json_error(&e)
+        )
+    })?;
+    let Some(map) = value.as_object_mut() else {
+        return Err("expected a JSON object: one request in the API's shape".into());
+    };
+    let flags: &[(&str, &str, Option<&String>)] = match kind {
+        Kind::Events => &[
+            ("trackingId", "--tracking-id", defaults.tracking_id.as_ref()),
+            ("sessionId", "--session-id", defaults.session_id.as_ref()),
+            ("userId", "--user-id", defaults.user_id.as_ref()),
+        ],
+        Kind::ActionInteractions => {
+            &[("trackingId", "--tracking-id", defaults.tracking_id.as_ref())]
+        }
+        _ => &[("datasetArn", "--dataset-arn", defaults.dataset_arn.as_ref())],
+    };
+    for (member, flag, value) in flags {
+        let Some(v) = value else { continue };
+        match map.get(*member) {
+            None | Some(serde_json::Value::Null) => {
+                map.insert((*member).into(), serde_json::Value::String((*v).clone()));
+            }
+            Some(serde_json::Value::String(s)) if s == *v => {}
+            Some(_) => return Err(format!("{member} differs from {flag}")),
+        }
+    }
+    let body = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    let input = AnyInput::from_json(kind.operation(), &body).map_err(|e| e.to_string())?;
+    input.validate().map_err(|e| e.to_string())?;
+    Ok(input.into_records())
 }
 
 /// Ctrl-C once: stop reading and sending, account for everything read.
@@ -307,8 +430,8 @@ fn interrupt_flag() -> Arc<AtomicBool> {
                 }
                 set.store(true, Ordering::SeqCst);
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!(
-                        "interrupted twice: exiting now; records in flight are not accounted for"
+                    print::err_line(
+                        "interrupted twice: exiting now; records in flight are not accounted for",
                     );
                     std::process::exit(130);
                 }
@@ -322,10 +445,36 @@ fn put(
     defaults: Defaults,
     format: Option<Format>,
     args: SendArgs,
+    global: &GlobalArgs,
 ) -> Result<u8, String> {
     let command = command_name(kind);
-    let source = Source::from_arg(args.input.as_ref());
-    let format = format.unwrap_or_else(|| source.guess_format());
+    if args.local {
+        for (given, flag) in [
+            (global.endpoint_url.is_some(), "--endpoint-url <URL>"),
+            (global.profile.is_some(), "--profile <PROFILE>"),
+        ] {
+            if given {
+                return Err(format!(
+                    "the argument '--local' cannot be used with '{flag}'"
+                ));
+            }
+        }
+    }
+    attempts::install(global.debug)?;
+    // The input: records a line, or one whole request.
+    let (source, request) = match &args.cli_input_json {
+        Some(arg) => {
+            let (text, source, id) = read_cli_input_json(arg)?;
+            let records = request_records(kind, &defaults, &text)
+                .map_err(|e| format!("--cli-input-json {}: {e}", source.display()))?;
+            (source, Some((records, id)))
+        }
+        None => (Source::from_arg(args.input.as_ref()), None),
+    };
+    let format = match request {
+        Some(_) => Format::Jsonl,
+        None => format.unwrap_or_else(|| source.guess_format()),
+    };
     if format == Format::Csv && kind.id_member().is_none() {
         return Err(format!(
             "{command} reads JSON lines only (CSV is for put-items, put-users and put-actions)"
@@ -336,20 +485,24 @@ fn put(
     }
     let failed_path = match (&args.failed_out, args.dry_run) {
         (Some(p), _) => Some(p.clone()),
-        (None, false) => Some(default_failed_path(&source)),
+        (None, false) => Some(default_failed_path(&source, format)),
         (None, true) => None,
     };
-    if let (Some(f), Source::File(i)) = (&failed_path, &source) {
-        if same_file(f, i) {
-            return Err(format!(
-                "the failed file {} would overwrite the input: give another --failed-out",
-                f.display()
-            ));
+    // Open the input (a directory is refused here), then make sure that
+    // neither output file is the input, before anything is read.
+    let (reader_input, size, input_id) = match request {
+        Some((records, id)) => (Input::Records(records), None, id),
+        None => {
+            let (r, size, id) = source
+                .open()
+                .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+            (Input::Stream(r), size, id)
         }
+    };
+    if let Some(f) = &failed_path {
+        check_not_input(f, "failed file", input_id, &source)?;
+        check_not_input(&reasons_path(f), "reasons file", input_id, &source)?;
     }
-    let (reader_input, size) = source
-        .open()
-        .map_err(|e| format!("cannot open {}: {e}", source.display()))?;
 
     // The client (or the emulator and a client for it).
     let ua = user_agent();
@@ -358,25 +511,24 @@ fn put(
         None
     } else if args.local {
         let s = local::start().map_err(|e| format!("cannot start the local emulator: {e}"))?;
-        let c = local::client(&s, args.region.as_deref(), args.max_attempts, &ua)
+        let c = local::client(&s, global.region.as_deref(), args.max_attempts, &ua)
             .map_err(|e| e.to_string())?;
         server = Some(s);
         Some(c)
     } else {
         let opts = aws::AwsOptions {
-            region: args.region.clone(),
-            profile: args.profile.clone(),
-            endpoint_url: args.endpoint_url.clone(),
+            region: global.region.clone(),
+            profile: global.profile.clone(),
+            endpoint_url: global.endpoint_url.clone(),
             max_attempts: args.max_attempts,
             ca_bundle: args.ca_bundle.clone(),
         };
         Some(aws::client(&opts, &ua).map_err(|e| e.to_string())?)
     };
-    attempts::install();
 
-    let failed = failed_path.map(|p| Arc::new(FailedOut::new(p)));
+    let failed = failed_path.map(|p| Arc::new(FailedOut::new(p, input_id)));
     let interrupt = interrupt_flag();
-    let progress = progress::Progress::new(size, args.quiet);
+    let progress = progress::Progress::new(size, args.quiet, !global.debug);
     let outcome = send::Run {
         reader: input::Reader {
             input: reader_input,
@@ -399,10 +551,7 @@ fn put(
         let stats = s.shutdown();
         (stats.accepted_records, stats.duplicates, stats.requests)
     });
-    let (failed_lines, lost, failed_out_error) = match &failed {
-        Some(f) => f.finish(),
-        None => (0, 0, None),
-    };
+    let done = failed.as_ref().map(|f| f.finish()).unwrap_or_default();
     let c = &outcome.counts;
     let get = send::Counts::get;
     let summary = Summary {
@@ -422,20 +571,23 @@ fn put(
         retries: attempts::retries(),
         elapsed: outcome.elapsed,
         failed_out: failed.as_ref().map(|f| f.path().display().to_string()),
-        failed_lines,
-        lost,
-        failed_out_error,
+        failed_lines: done.lines,
+        lost: done.lost,
+        failed_out_error: done.error,
         csv_input: format == Format::Csv,
+        reasons_out: failed.as_ref().map(|f| f.reasons().display().to_string()),
+        reasons_error: done.reasons_error,
+        output_closed: outcome.output_closed,
         stopped: outcome.stopped,
         read_error: outcome.read_error,
         interrupted_at: outcome.interrupted_at,
         local,
     };
-    if !(args.quiet && args.output == Output::Json) {
-        eprint!("{}", summary.text());
+    if !(args.quiet && global.output == Output::Json) {
+        print::err(&summary.text());
     }
-    if args.output == Output::Json {
-        println!("{}", summary.json());
+    if global.output == Output::Json {
+        print::out_line(&summary.json().to_string());
     }
     Ok(if summary.complete() {
         EXIT_OK
@@ -444,18 +596,22 @@ fn put(
     })
 }
 
-fn run_local(args: &local::LocalArgs) -> ExitCode {
+fn run_local(args: &local::LocalArgs, debug: bool) -> ExitCode {
+    if let Err(e) = attempts::install(debug) {
+        print::err_line(&format!("error: {e}"));
+        return ExitCode::from(EXIT_USAGE);
+    }
     let builder = match args.builder() {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
+            print::err_line(&format!("error: {e}"));
             return ExitCode::from(EXIT_USAGE);
         }
     };
     match local::serve(builder) {
         Ok(_) => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("error: {e}");
+            print::err_line(&format!("error: {e}"));
             ExitCode::from(EXIT_SOME_FAILED)
         }
     }
@@ -474,12 +630,16 @@ mod tests {
     #[test]
     fn default_failed_paths() {
         assert_eq!(
-            default_failed_path(&Source::File("examples/events.jsonl".into())),
+            default_failed_path(&Source::File("examples/events.jsonl".into()), Format::Jsonl),
             PathBuf::from("examples/events.jsonl.failed.jsonl")
         );
         assert_eq!(
-            default_failed_path(&Source::Stdin),
+            default_failed_path(&Source::Stdin, Format::Jsonl),
             PathBuf::from("failed.jsonl")
+        );
+        assert_eq!(
+            default_failed_path(&Source::File("items.csv".into()), Format::Csv),
+            PathBuf::from("items.csv.failed.csv")
         );
     }
 
@@ -499,13 +659,66 @@ mod tests {
         };
         assert!(a.send.local);
         assert_eq!(a.send.concurrency, 4);
+    }
+
+    #[test]
+    fn aws_cli_options_go_before_or_after_the_subcommand() {
+        for args in [
+            &[
+                "personalize-events",
+                "--region",
+                "eu-west-1",
+                "--debug",
+                "--output",
+                "json",
+                "put-items",
+                "x",
+            ][..],
+            &[
+                "personalize-events",
+                "put-items",
+                "--region",
+                "eu-west-1",
+                "x",
+                "--debug",
+                "--output",
+                "json",
+            ][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.global.region.as_deref(), Some("eu-west-1"), "{args:?}");
+            assert!(cli.global.debug);
+            assert_eq!(cli.global.output, Output::Json);
+        }
         assert!(Cli::try_parse_from([
             "personalize-events",
             "put-events",
-            "--local",
-            "--endpoint-url",
-            "http://127.0.0.1:1"
+            "x",
+            "--cli-input-json",
+            "-"
         ])
         .is_err());
+    }
+
+    #[test]
+    fn a_request_fills_in_from_flags_and_is_validated() {
+        let d = Defaults {
+            tracking_id: Some("t".into()),
+            ..Defaults::default()
+        };
+        let body = br#"{"sessionId":"s","eventList":[{"eventType":"c","sentAt":1},{"eventType":"d","sentAt":2}]}"#;
+        assert_eq!(request_records(Kind::Events, &d, body).unwrap().len(), 2);
+        let e = request_records(Kind::Events, &Defaults::default(), body).unwrap_err();
+        assert!(e.contains("trackingId"), "{e}");
+        let e = request_records(
+            Kind::Events,
+            &d,
+            br#"{"sessionId":"s","eventList":[{"eventType":"c","sentAt":1,"eventValue":"x"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.starts_with("eventList[0].eventValue"), "{e}");
+        let e =
+            request_records(Kind::Events, &d, br#"{"sessionId":"s","eventList":[]}"#).unwrap_err();
+        assert!(e.contains("eventList"), "{e}");
     }
 }

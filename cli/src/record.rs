@@ -184,6 +184,20 @@ pub fn json_error(e: &serde_json::Error) -> String {
     }
 }
 
+/// Deserializes one record of the request's `list`; an error names the
+/// path as validation does (`eventList[0].eventValue: invalid type ...`).
+fn de<T: serde::de::DeserializeOwned>(object: Value, list: &str) -> Result<T, String> {
+    serde_path_to_error::deserialize(object).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            format!("{list}[0]")
+        } else {
+            format!("{list}[0].{path}")
+        };
+        format!("{at}: {}", json_error(e.inner()))
+    })
+}
+
 /// Builds and validates the record of one JSON line.
 pub fn from_json_line(kind: Kind, defaults: &Defaults, line: &[u8]) -> Result<Record, String> {
     let text = std::str::from_utf8(line).map_err(|e| format!("not valid UTF-8: {e}"))?;
@@ -237,7 +251,6 @@ pub fn from_object(
             members.join(", ")
         ));
     }
-    let de = |e: serde_json::Error| json_error(&e);
     let object = Value::Object(map);
     let input = match kind {
         Kind::Events => {
@@ -245,7 +258,7 @@ pub fn from_object(
             let tracking = required(keys.next().flatten(), "trackingId", "--tracking-id")?;
             let session = required(keys.next().flatten(), "sessionId", "--session-id")?;
             let user = keys.next().flatten();
-            let event: Event = serde_json::from_value(object).map_err(de)?;
+            let event: Event = de(object, "eventList")?;
             let mut input = PutEventsInput::new(tracking, session).event(event);
             if let Some(u) = user {
                 input = input.user_id(u);
@@ -254,7 +267,7 @@ pub fn from_object(
         }
         Kind::ActionInteractions => {
             let tracking = required(keys.pop().flatten(), "trackingId", "--tracking-id")?;
-            let a: ActionInteraction = serde_json::from_value(object).map_err(de)?;
+            let a: ActionInteraction = de(object, "actionInteractions")?;
             AnyInput::PutActionInteractions(
                 PutActionInteractionsInput::new(tracking).action_interaction(a),
             )
@@ -263,15 +276,15 @@ pub fn from_object(
             let arn = required(keys.pop().flatten(), "datasetArn", "--dataset-arn")?;
             match kind {
                 Kind::Items => {
-                    let r: Item = serde_json::from_value(object).map_err(de)?;
+                    let r: Item = de(object, "items")?;
                     AnyInput::PutItems(PutItemsInput::new(arn).item(r))
                 }
                 Kind::Users => {
-                    let r: User = serde_json::from_value(object).map_err(de)?;
+                    let r: User = de(object, "users")?;
                     AnyInput::PutUsers(PutUsersInput::new(arn).user(r))
                 }
                 _ => {
-                    let r: Action = serde_json::from_value(object).map_err(de)?;
+                    let r: Action = de(object, "actions")?;
                     AnyInput::PutActions(PutActionsInput::new(arn).action(r))
                 }
             }
@@ -367,30 +380,24 @@ pub fn camel_case(header: &str) -> String {
 }
 
 /// The record of a CSV row: `id` and its `properties` (header key, cell),
-/// empty cells left out. Also gives the row as a JSON object of the API's
-/// shape (properties as an object), for the failed file.
+/// empty cells left out.
 pub fn from_csv_row(
     kind: Kind,
     defaults: &Defaults,
     id: &str,
     properties: &[(&str, &str)],
-) -> (Result<Record, String>, Value) {
+) -> Result<Record, String> {
     let member = kind.id_member().unwrap_or("itemId");
-    let mut props = Map::new();
-    for (k, v) in properties {
-        if !v.is_empty() {
-            props.insert((*k).to_owned(), Value::String((*v).to_owned()));
-        }
-    }
     let mut object = Map::new();
     if let Some(arn) = &defaults.dataset_arn {
         object.insert("datasetArn".into(), Value::String(arn.clone()));
     }
     object.insert(member.into(), Value::String(id.to_owned()));
-    if !props.is_empty() {
+    let mut cells = properties.iter().filter(|(_, v)| !v.is_empty()).peekable();
+    if cells.peek().is_some() {
         // The properties text in column order (serde_json's map would sort).
         let mut text = String::from("{");
-        for (i, (k, v)) in properties.iter().filter(|(_, v)| !v.is_empty()).enumerate() {
+        for (i, (k, v)) in cells.enumerate() {
             if i > 0 {
                 text.push(',');
             }
@@ -401,11 +408,7 @@ pub fn from_csv_row(
         text.push('}');
         object.insert("properties".into(), Value::String(text));
     }
-    let record = from_object(kind, defaults, object.clone());
-    if !props.is_empty() {
-        object.insert("properties".into(), Value::Object(props));
-    }
-    (record, Value::Object(object))
+    from_object(kind, defaults, object)
 }
 
 #[cfg(test)]
@@ -485,17 +488,43 @@ mod tests {
         assert!(e(Kind::Events, "[1]").contains("not an array"));
         assert!(e(Kind::Items, r#"{"itemId":""}"#).starts_with("items[0].itemId"));
         assert!(e(Kind::Events, r#"{"sessionId":5}"#).contains("must be a string"));
+        assert_eq!(
+            e(
+                Kind::Events,
+                r#"{"sessionId":"s","eventType":"c","sentAt":1,"eventValue":"high"}"#
+            ),
+            "eventList[0].eventValue: invalid type: string \"high\", expected f32"
+        );
+        let unknown = e(
+            Kind::Events,
+            r#"{"sessionId":"s","eventType":"c","sentAt":1,"metricAttribution":{"source":"x"}}"#,
+        );
+        assert!(
+            unknown.starts_with("eventList[0].metricAttribution.source: unknown field `source`"),
+            "{unknown}"
+        );
+        let ms = e(
+            Kind::Events,
+            r#"{"sessionId":"s","eventType":"c","sentAt":1700000000123}"#,
+        );
+        assert!(ms.starts_with("eventList[0].sentAt: "), "{ms}");
+        assert!(ms.contains("milliseconds"), "{ms}");
+        assert!(e(
+            Kind::Events,
+            r#"{"sessionId":"s","eventType":"c","sentAt":-5}"#
+        )
+        .contains("negative"));
     }
 
     #[test]
     fn csv_rows_become_items_with_properties() {
-        let (r, v) = from_csv_row(
+        let r = from_csv_row(
             Kind::Items,
             &d(),
             "i1",
             &[("genres", "a|b"), ("price", ""), ("title", "Hats, \"big\"")],
-        );
-        let r = r.unwrap();
+        )
+        .unwrap();
         let Record::Item { item, .. } = &r else {
             panic!()
         };
@@ -503,8 +532,6 @@ mod tests {
             item.properties.as_ref().unwrap().as_str(),
             r#"{"genres":"a|b","title":"Hats, \"big\""}"#
         );
-        assert_eq!(v["properties"]["genres"], "a|b");
-        assert!(v["properties"].get("price").is_none());
         let line = to_json_line(r.clone());
         assert_eq!(
             from_json_line(Kind::Items, &d(), line.as_bytes()).unwrap(),

@@ -28,6 +28,7 @@
 //! failed calls in a row, nothing more is sent: the rest of the input is
 //! validated and written to the failed file.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -36,10 +37,9 @@ use std::time::{Duration, Instant};
 use personalize_events_blocking::{AnyInput, Client, Error};
 use personalize_events_core::batch::Grouper;
 
-use crate::failed::FailedOut;
+use crate::failed::{FailedOut, Reason};
 use crate::input::{Parsed, ReadProgress, Reader};
-use crate::progress::Progress;
-use crate::record::to_json_line;
+use crate::progress::{Progress, Snapshot};
 
 /// How long a partial group waits for more records of its session while a
 /// worker is idle.
@@ -108,8 +108,11 @@ pub struct Outcome {
     pub read_error: Option<(u64, String)>,
     /// Why sending stopped early, if it did.
     pub stopped: Option<String>,
-    /// Whether Ctrl-C stopped the run, and the last line read then.
+    /// Whether Ctrl-C (or a closed stdout or stderr) stopped the run, and
+    /// the last line read then.
     pub interrupted_at: Option<u64>,
+    /// Whether it was a closed stdout or stderr that stopped it.
+    pub output_closed: bool,
     /// Wall time of the run.
     pub elapsed: Duration,
 }
@@ -140,11 +143,15 @@ impl Shared<'_> {
     }
 
     /// Writes records that were not accepted to the failed file.
-    fn write_records(&self, records: Vec<personalize_events_blocking::Record>) {
+    fn write_records(&self, records: Vec<personalize_events_blocking::Record>, why: &str) {
         if let Some(f) = self.failed {
-            for r in records {
-                f.write_line(to_json_line(r).as_bytes());
-            }
+            f.write_records(
+                records,
+                Reason {
+                    line: None,
+                    message: why,
+                },
+            );
         }
     }
 
@@ -215,10 +222,22 @@ impl Run {
         let (tx, rx) = sync_channel::<Parsed>(1024);
         let mut end = LoopEnd::default();
         let done = AtomicBool::new(false);
+        let reader_panic: Mutex<Option<String>> = Mutex::new(None);
         let (job_tx, job_rx) = sync_channel::<AnyInput>(workers.max(1) * 2);
         let job_rx = Mutex::new(job_rx);
         std::thread::scope(|s| {
-            s.spawn(move || reader.run(tx));
+            // Whatever happens below (a panic too), the bar thread stops, and
+            // the channels close so that every thread ends: the scope never
+            // waits for a thread that waits for it.
+            let _done = SetOnDrop(&done);
+            let (reader_panic_ref, read_done) = (&reader_panic, &read_progress);
+            s.spawn(move || {
+                let _reading = SetOnDrop(&read_done.done);
+                if let Err(p) = catch_unwind(AssertUnwindSafe(move || reader.run(tx))) {
+                    *reader_panic_ref.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(panic_text(&*p));
+                }
+            });
             for _ in 0..workers {
                 let (client, job_rx, shared) = (client.as_ref(), &job_rx, &shared);
                 s.spawn(move || {
@@ -230,6 +249,7 @@ impl Run {
             // The bar, refreshed a few times a second.
             let (bar_progress, done_ref) = (&progress, &done);
             let (counts_ref, read_ref) = (&counts, &read_progress);
+            let size = progress.size();
             s.spawn(move || {
                 let mut tick = 0u32;
                 while !done_ref.load(Ordering::Relaxed) {
@@ -239,14 +259,7 @@ impl Run {
                         continue;
                     }
                     let secs = started.elapsed().as_secs_f64().max(1e-3);
-                    let sent = Counts::get(&counts_ref.sent);
-                    let errors = Counts::get(&counts_ref.invalid) + Counts::get(&counts_ref.failed);
-                    bar_progress.update(
-                        read_ref.bytes.load(Ordering::Relaxed),
-                        sent,
-                        sent as f64 / secs,
-                        errors,
-                    );
+                    bar_progress.update(snapshot(counts_ref, read_ref, size, workers == 0, secs));
                 }
             });
             let dry = workers == 0;
@@ -255,17 +268,27 @@ impl Run {
                     Counts::add(&shared.counts.calls, 1);
                 } else {
                     shared.queued.fetch_add(1, Ordering::SeqCst);
-                    // Workers are gone only if they panicked; the scope
-                    // then re-raises that panic.
-                    let _ = job_tx.send(input);
+                    // Workers catch their panics, so they are there as long
+                    // as this sender is; should they be gone, the records
+                    // still go to the failed file.
+                    if let Err(std::sync::mpsc::SendError(input)) = job_tx.send(input) {
+                        shared.queued.fetch_sub(1, Ordering::SeqCst);
+                        Counts::add(&shared.counts.unsent, input.record_count());
+                        shared
+                            .write_records(input.into_records(), "not sent: the workers are gone");
+                    }
                 }
             };
             end = grouping_loop(&rx, &shared, &interrupt, &stop_reading, out, &read_progress);
             drop(job_tx);
             // Workers finish their calls; then the bar stops.
             drop(rx);
-            done.store(true, Ordering::Relaxed);
         });
+        if let Some(p) = reader_panic.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            let line = read_progress.lines.load(Ordering::Relaxed);
+            end.read_error
+                .get_or_insert((line, format!("internal error in the reader: {p}")));
+        }
         progress.finish();
         let stopped = shared
             .stopped
@@ -277,9 +300,74 @@ impl Run {
             read_error: end.read_error,
             stopped,
             interrupted_at: end.interrupted_at,
+            output_closed: end.output_closed,
             elapsed: started.elapsed(),
         }
     }
+}
+
+/// Sets a flag when dropped (at the end of a scope, or when unwinding).
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A panic's message.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
+}
+
+/// What the bar shows: records settled (sent, failed or refused; in a dry
+/// run, read) against the records the input holds, known once it is read
+/// and estimated before from the bytes read so far.
+fn snapshot(
+    counts: &Counts,
+    read: &ReadProgress,
+    size: Option<u64>,
+    dry: bool,
+    secs: f64,
+) -> Snapshot {
+    let get = Counts::get;
+    let read_records = get(&counts.valid) + get(&counts.invalid);
+    let settled = if dry {
+        read_records
+    } else {
+        get(&counts.sent) + get(&counts.failed) + get(&counts.invalid) + get(&counts.unsent)
+    };
+    let total = estimate_total(
+        read_records,
+        read.bytes.load(Ordering::Relaxed),
+        size,
+        read.done.load(Ordering::Relaxed),
+    );
+    let sent = get(&counts.sent);
+    Snapshot {
+        settled,
+        total,
+        sent,
+        rate: if dry { read_records } else { sent } as f64 / secs,
+        errors: get(&counts.invalid) + get(&counts.failed),
+    }
+}
+
+/// The records the input holds: exact when it has been read to the end;
+/// before, the records read so far scaled by the share of bytes read.
+pub fn estimate_total(records: u64, bytes: u64, size: Option<u64>, done: bool) -> Option<u64> {
+    if done {
+        return Some(records);
+    }
+    let size = size?;
+    if bytes == 0 || records == 0 {
+        return None;
+    }
+    let est = (records as f64 * size as f64 / bytes as f64).ceil() as u64;
+    Some(est.max(records))
 }
 
 /// How the grouping loop ended.
@@ -287,6 +375,7 @@ impl Run {
 struct LoopEnd {
     read_error: Option<(u64, String)>,
     interrupted_at: Option<u64>,
+    output_closed: bool,
 }
 
 /// Receives the reader's lines until it is done, grouping valid records
@@ -304,8 +393,13 @@ fn grouping_loop(
     let mut interrupted = false;
     let mut last_check = Instant::now();
     loop {
-        if !interrupted && interrupt.load(Ordering::SeqCst) {
+        if !interrupted && (interrupt.load(Ordering::SeqCst) || crate::print::closed()) {
             interrupted = true;
+            // Ctrl-C and the other end of stdout or stderr going away
+            // alike: stop reading, finish the calls in flight, and account
+            // for everything read.
+            end.output_closed = crate::print::closed();
+            interrupt.store(true, Ordering::SeqCst);
             stop_reading.store(true, Ordering::SeqCst);
             shared.stop_sending.store(true, Ordering::SeqCst);
             shared.progress.always(
@@ -330,7 +424,11 @@ fn grouping_loop(
                 Counts::add(&shared.counts.invalid, 1);
                 shared.progress.message(&format!("line {line}: {message}"));
                 if let (Some(f), Some(bytes)) = (shared.failed, failed) {
-                    f.write_line(&bytes);
+                    let why = Reason {
+                        line: Some(line),
+                        message: &message,
+                    };
+                    f.write_line(&bytes, why);
                 }
             }
             Ok(Parsed::ReadError { line, message }) => {
@@ -373,14 +471,22 @@ fn evict_older_half(grouper: &mut Grouper, out: &mut impl FnMut(AnyInput)) {
     }
 }
 
-/// Sends calls until the queue closes.
+/// Sends calls until the queue closes. A panic while sending (a bug) does
+/// not end the worker: the call's records go to the failed file, sending
+/// stops, and the run ends as after any error that no retry can fix.
 fn worker(client: &Client, jobs: &Mutex<Receiver<AnyInput>>, shared: &Shared<'_>) {
     loop {
         let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(input) = job else { return };
         shared.in_flight.fetch_add(1, Ordering::SeqCst);
         shared.queued.fetch_sub(1, Ordering::SeqCst);
-        send_one(client, input, shared);
+        let backup = input.clone();
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| send_one(client, input, shared))) {
+            let why = format!("internal error while sending: {}", panic_text(&*p));
+            Counts::add(&shared.counts.failed, backup.record_count());
+            shared.write_records(backup.into_records(), &why);
+            shared.stop(why);
+        }
         shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -391,7 +497,16 @@ fn send_one(client: &Client, input: AnyInput, shared: &Shared<'_>) {
     let n = input.record_count();
     if shared.stop_sending.load(Ordering::SeqCst) || shared.interrupt.load(Ordering::SeqCst) {
         Counts::add(&shared.counts.unsent, n);
-        shared.write_records(input.into_records());
+        let why = match shared
+            .stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            Some(s) => format!("not sent: sending had stopped ({s})"),
+            None => "not sent: the run was interrupted".to_owned(),
+        };
+        shared.write_records(input.into_records(), &why);
         return;
     }
     let report = client.put_all(input.into_records());
@@ -404,15 +519,16 @@ fn send_one(client: &Client, input: AnyInput, shared: &Shared<'_>) {
         let k = f.records.len();
         Counts::add(&shared.counts.failed, k);
         Counts::add(&shared.counts.failed_calls, 1);
-        shared.progress.message(&format!(
-            "error: a {} call of {k} record{} failed: {}",
+        let why = format!(
+            "a {} call of {k} record{} failed: {}",
             f.operation,
             if k == 1 { "" } else { "s" },
             f.error
-        ));
+        );
+        shared.progress.message(&format!("error: {why}"));
         let fatal = is_fatal(&f.error);
         let error = f.error.to_string();
-        shared.write_records(f.records);
+        shared.write_records(f.records, &why);
         let in_a_row = shared.failed_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
         if fatal {
             shared.stop(format!("{error} (retrying cannot fix this)"));
@@ -427,6 +543,24 @@ fn send_one(client: &Client, input: AnyInput, shared: &Shared<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_total_is_estimated_from_bytes_until_the_input_is_read() {
+        assert_eq!(estimate_total(10, 100, Some(1000), false), Some(100));
+        assert_eq!(estimate_total(10, 100, None, false), None);
+        assert_eq!(estimate_total(0, 0, Some(1000), false), None);
+        assert_eq!(estimate_total(10, 1000, Some(500), false), Some(10));
+        assert_eq!(estimate_total(42, 1000, Some(5000), true), Some(42));
+        // Settled against read-ahead: all read, few sent, the share is low.
+        let counts = Counts::default();
+        Counts::add(&counts.valid, 100);
+        Counts::add(&counts.sent, 10);
+        let read = ReadProgress::default();
+        read.bytes.store(1000, Ordering::Relaxed);
+        read.done.store(true, Ordering::Relaxed);
+        let s = snapshot(&counts, &read, Some(1000), false, 1.0);
+        assert_eq!((s.settled, s.total), (10, Some(100)));
+    }
 
     #[test]
     fn fatal_errors() {

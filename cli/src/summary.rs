@@ -41,8 +41,14 @@ pub struct Summary {
     pub lost: u64,
     /// The failed file's problem, if any.
     pub failed_out_error: Option<String>,
-    /// Whether the input was CSV (the failed file is JSON lines then).
+    /// Whether the input was CSV (the failed file is CSV then).
     pub csv_input: bool,
+    /// The reasons file beside the failed file.
+    pub reasons_out: Option<String>,
+    /// The reasons file's problem, if any (no record is lost by it).
+    pub reasons_error: Option<String>,
+    /// Whether a closed stdout or stderr stopped the run.
+    pub output_closed: bool,
     /// Why sending stopped early.
     pub stopped: Option<String>,
     /// Where an I/O error stopped reading.
@@ -116,8 +122,13 @@ impl Summary {
         if let Some(line) = self.interrupted_at {
             let _ = writeln!(
                 s,
-                "  interrupted: lines 1 to {line} were read; the input after line {line} was not read \
+                "  {}: lines 1 to {line} were read; the input after line {line} was not read \
                  (to go on: tail -n +{} {} | personalize-events {} ...)",
+                if self.output_closed {
+                    "stopped as stdout or stderr was closed"
+                } else {
+                    "interrupted"
+                },
                 line + 1,
                 self.input,
                 self.command
@@ -127,10 +138,19 @@ impl Summary {
             if self.failed_lines > 0 {
                 let _ = writeln!(
                     s,
-                    "  {} not accepted written to {path}{}; run the same command on that file to finish{}",
+                    "  {} not accepted written to {path}{}{}; run the same command on that file{} to finish{}",
                     plural(self.failed_lines, "record"),
                     if self.csv_input {
-                        " (as JSON lines of the API's shape, not CSV)"
+                        " (as CSV, with the input's header)"
+                    } else {
+                        ""
+                    },
+                    match &self.reasons_out {
+                        Some(r) if self.reasons_error.is_none() => format!(", why in {r}"),
+                        _ => String::new(),
+                    },
+                    if self.csv_input && !path.to_ascii_lowercase().ends_with(".csv") {
+                        " (with --format csv)"
                     } else {
                         ""
                     },
@@ -141,6 +161,9 @@ impl Summary {
                     }
                 );
             }
+        }
+        if let Some(e) = &self.reasons_error {
+            let _ = writeln!(s, "  warning: {e}: the reasons are not all kept");
         }
         if let Some(e) = &self.failed_out_error {
             let _ = writeln!(
@@ -184,6 +207,7 @@ impl Summary {
             "recordsPerSecond": self.rate().round(),
             "failedOut": if self.failed_lines > 0 { json!(self.failed_out) } else { Value::Null },
             "failedOutLines": self.failed_lines,
+            "reasonsOut": if self.failed_lines > 0 && self.reasons_error.is_none() { json!(self.reasons_out) } else { Value::Null },
             "lost": self.lost,
             "complete": self.complete(),
         });
@@ -199,6 +223,12 @@ impl Summary {
         }
         if let Some(line) = self.interrupted_at {
             m.insert("interruptedAfterLine".into(), json!(line));
+        }
+        if self.output_closed {
+            m.insert("outputClosed".into(), json!(true));
+        }
+        if let Some(e) = &self.reasons_error {
+            m.insert("reasonsOutError".into(), json!(e));
         }
         if let Some((records, duplicates, requests)) = self.local {
             m.insert(

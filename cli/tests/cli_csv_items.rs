@@ -1,7 +1,7 @@
 //! CSV items: the ITEM_ID column is the id, the others become camelCase
 //! properties; quoted fields with commas, line breaks and escaped quotes are
-//! read whole; bad rows go to the failed file as JSON lines that a re-run
-//! accepts once fixed.
+//! read whole; bad rows go to a CSV failed file, with the header and each
+//! row as it was, that a re-run accepts once fixed.
 
 mod common;
 
@@ -34,7 +34,7 @@ fn csv_items_arrive_with_camel_case_properties() {
         out.stderr
     );
     assert_eq!(out.json()["sent"], 3);
-    assert!(out.stderr.contains("as JSON lines"), "{}", out.stderr);
+    assert!(out.stderr.contains("as CSV"), "{}", out.stderr);
 
     let records = server.records();
     let props = |id: &str| -> serde_json::Value {
@@ -53,16 +53,15 @@ fn csv_items_arrive_with_camel_case_properties() {
     );
     assert_eq!(props("i4")["numberOfRatings"], "3");
 
-    // The bad row is a JSON line of the API's shape; fixed, it goes through.
-    let failed_path = dir.join("items.csv.failed.jsonl");
-    let failed = json_lines(&failed_path);
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0]["datasetArn"], ARN);
-    assert_eq!(failed[0]["properties"]["title"], "Too long");
-    let fixed = std::fs::read_to_string(&failed_path)
-        .unwrap()
-        .replace(&long, "i3");
-    let fixed_path = dir.write("fixed.jsonl", &fixed);
+    // The bad row is in a CSV file with the header, as it was; fixed, it
+    // goes through with the same command.
+    let failed_path = dir.join("items.csv.failed.csv");
+    let failed = std::fs::read_to_string(&failed_path).unwrap();
+    assert_eq!(
+        failed,
+        format!("ITEM_ID,TITLE,NUMBER_OF_RATINGS,GENRES\n{long},Too long,1,X\n")
+    );
+    let fixed_path = dir.write("fixed.csv", &failed.replace(&long, "i3"));
     let out = run(bin_for(&dir, &server, "put-items")
         .args(["--dataset-arn", ARN])
         .arg(&fixed_path));

@@ -22,7 +22,10 @@
 //! Every type also deserializes from the API's own camelCase JSON, so records
 //! can be read from JSON lines; timestamps may be epoch seconds or RFC 3339
 //! text, and `properties` a JSON string (kept verbatim) or a JSON object
-//! (serialized once for you).
+//! (serialized once for you). A member the shape does not have is refused
+//! (a misspelt `eventID` would otherwise be dropped, and the event sent
+//! again under a new id), and so is a number that cannot be meant as epoch
+//! seconds (negative, or so large that it is surely milliseconds).
 
 use std::fmt;
 use std::time::SystemTime;
@@ -120,9 +123,43 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 /// Serde helpers for timestamps: epoch seconds (a number, fractions allowed)
-/// or RFC 3339 text.
+/// or RFC 3339 text. A number that cannot be meant as epoch seconds is
+/// refused: a negative one, and one past [`timestamp::MAX_EPOCH_SECONDS`]
+/// (the year 2286), which is surely in milliseconds, microseconds or
+/// nanoseconds; the message says which unit it looks like. RFC 3339 text
+/// outside the same range is refused too (it is sent as epoch seconds, which
+/// must decode back). The value itself is not quoted (records are
+/// sensitive).
 mod timestamp {
     use super::*;
+
+    /// Epoch seconds from here on (2286-11-20) are taken for a finer unit.
+    pub(super) const MAX_EPOCH_SECONDS: f64 = 1e10;
+
+    /// Why `v` epoch seconds cannot be meant, if it cannot.
+    pub(super) fn implausible(v: f64) -> Option<String> {
+        if v < 0.0 {
+            return Some(
+                "a negative timestamp (before 1970) cannot be meant: give epoch seconds \
+                 or RFC 3339 text (like 2026-11-29T11:59:00Z)"
+                    .to_owned(),
+            );
+        }
+        if v < MAX_EPOCH_SECONDS {
+            return None;
+        }
+        let (unit, factor) = if v < 1e13 {
+            ("milliseconds", "1000")
+        } else if v < 1e16 {
+            ("microseconds", "1000000")
+        } else {
+            ("nanoseconds", "1000000000")
+        };
+        Some(format!(
+            "the timestamp looks like {unit} since 1970, not seconds (as seconds it is after \
+             the year 2286): divide it by {factor}, or give RFC 3339 text"
+        ))
+    }
 
     struct V;
     impl de::Visitor<'_> for V {
@@ -131,24 +168,41 @@ mod timestamp {
             f.write_str("epoch seconds or an RFC 3339 timestamp")
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<SystemTime, E> {
+            if let Some(why) = implausible(v as f64) {
+                return Err(E::custom(why));
+            }
             crate::time::from_epoch(v, 0).ok_or_else(|| E::custom("timestamp out of range"))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<SystemTime, E> {
+            if let Some(why) = implausible(v as f64) {
+                return Err(E::custom(why));
+            }
             i64::try_from(v)
                 .ok()
                 .and_then(|v| crate::time::from_epoch(v, 0))
                 .ok_or_else(|| E::custom("timestamp out of range"))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<SystemTime, E> {
+            if let Some(why) = implausible(v) {
+                return Err(E::custom(why));
+            }
             crate::time::from_epoch_f64(v).ok_or_else(|| E::custom("timestamp out of range"))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<SystemTime, E> {
-            crate::time::parse_rfc3339(v).ok_or_else(|| {
+            let t = crate::time::parse_rfc3339(v).ok_or_else(|| {
                 E::custom(format!(
                     "`{}` is not an RFC 3339 timestamp (like 2026-11-29T11:59:00Z) or epoch seconds",
                     v.chars().take(40).collect::<String>()
                 ))
-            })
+            })?;
+            // The same range as numbers: it is sent as epoch seconds, which
+            // must read back.
+            match t.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) if d.as_secs_f64() < MAX_EPOCH_SECONDS => Ok(t),
+                _ => Err(E::custom(
+                    "a timestamp before 1970 or after the year 2286 cannot be meant",
+                )),
+            }
         }
     }
 
@@ -170,7 +224,7 @@ impl<T> fmt::Debug for Sensitive<'_, T> {
 
 /// Contains information about a metric attribution associated with an event.
 #[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MetricAttribution {
     /// The source of the event, such as a third party (required; printable
@@ -190,7 +244,7 @@ impl MetricAttribution {
 /// One item interaction event (the `Event` shape). The whole shape is
 /// sensitive: `Debug` shows nothing of it, as in the official SDKs.
 #[derive(Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Event {
     /// An id that lets the service drop duplicates. The client fills one in
@@ -283,7 +337,7 @@ impl Event {
 
 /// Input of `PutEvents`: up to 10 events of one session.
 #[derive(Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PutEventsInput {
     /// The tracking id of the event tracker (required).
@@ -340,7 +394,7 @@ macro_rules! dataset_record {
     ($(#[$doc:meta])* $name:ident, $id:ident, $id_json:literal, $id_doc:literal, $max:literal, $id_sensitive:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Deserialize)]
-        #[serde(rename_all = "camelCase")]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
         #[non_exhaustive]
         pub struct $name {
             #[doc = $id_doc]
@@ -394,7 +448,7 @@ macro_rules! dataset_input {
     ($(#[$doc:meta])* $name:ident, $list:ident, $list_json:literal, $rec:ident, $one:ident) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
-        #[serde(rename_all = "camelCase")]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
         #[non_exhaustive]
         pub struct $name {
             /// The ARN of the dataset (required).
@@ -438,7 +492,7 @@ dataset_input!(
 
 /// An interaction of a user with an action (the `ActionInteraction` shape).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ActionInteraction {
     /// The action id (required, sensitive).
@@ -533,7 +587,7 @@ impl ActionInteraction {
 
 /// Input of `PutActionInteractions`: up to 10 action interactions.
 #[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PutActionInteractionsInput {
     /// The tracking id of the action interaction event tracker (required).
@@ -642,5 +696,43 @@ mod tests {
         assert!(bad.unwrap_err().to_string().contains("RFC 3339"));
         let bad = serde_json::from_str::<Event>(r#"{"eventType":"c","sentAt":1,"properties":[1]}"#);
         assert!(bad.unwrap_err().to_string().contains("JSON object"));
+    }
+
+    #[test]
+    fn timestamps_that_cannot_be_meant_are_refused_with_their_likely_unit() {
+        let e = |t: &str| {
+            serde_json::from_str::<Event>(&format!(r#"{{"eventType":"c","sentAt":{t}}}"#))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(e("1700000000123").unwrap_err().contains("milliseconds"));
+        assert!(e("1700000000123456").unwrap_err().contains("microseconds"));
+        assert!(e("1700000000123456789")
+            .unwrap_err()
+            .contains("nanoseconds"));
+        assert!(e("1.7e12").unwrap_err().contains("milliseconds"));
+        assert!(e("-5").unwrap_err().contains("negative"));
+        assert!(e("-0.5").unwrap_err().contains("negative"));
+        assert!(!e("1700000000123").unwrap_err().contains("1700000000123"));
+        assert!(e("\"2426-11-29T11:59:00Z\"").unwrap_err().contains("2286"));
+        assert!(e("\"1969-12-31T23:59:59Z\"").unwrap_err().contains("1970"));
+        assert_eq!(e("\"2286-01-01T00:00:00Z\""), Ok(()));
+        assert_eq!(e("0"), Ok(()));
+        assert_eq!(e("9999999999"), Ok(()));
+        assert_eq!(e("1700000000.5"), Ok(()));
+    }
+
+    #[test]
+    fn unknown_members_are_refused() {
+        let e = serde_json::from_str::<Event>(r#"{"eventType":"c","sentAt":1,"eventID":"x"}"#);
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `eventID`"));
+        let e = serde_json::from_str::<Item>(r#"{"itemId":"i","propertes":"{}"}"#);
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `propertes`"));
     }
 }

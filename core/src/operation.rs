@@ -152,15 +152,19 @@ macro_rules! any_dispatch {
 impl AnyInput {
     /// Decodes a JSON body for the operation named `operation` (its name,
     /// like `PutEvents`, or its path, like `/events`). Malformed JSON, a
-    /// missing required member or a value of the wrong type gives
-    /// `Error::Validation` naming the member where serde can tell; an unknown
-    /// operation gives `Error::Config`. The result is not yet validated.
+    /// missing required member, a member the shape does not have, a value
+    /// of the wrong type or a timestamp that cannot be meant gives
+    /// `Error::Validation` with the path of the value
+    /// (`eventList[0].eventValue`; `(body)` for the body as a whole); an
+    /// unknown operation gives `Error::Config`. The result is not yet
+    /// validated.
     pub fn from_json(operation: &str, body: &[u8]) -> Result<AnyInput, Error> {
         fn de<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-            serde_json::from_slice(body).map_err(|e| Error::Validation {
-                path: "(body)".into(),
-                problem: without_values(&e.to_string()),
-            })
+            let mut d = serde_json::Deserializer::from_slice(body);
+            let value = serde_path_to_error::deserialize(&mut d)
+                .map_err(|e| decode_error(&e.path().to_string(), e.inner()))?;
+            d.end().map_err(|e| decode_error(".", &e))?;
+            Ok(value)
         }
         Ok(match operation {
             "PutEvents" | "/events" => AnyInput::PutEvents(de(body)?),
@@ -215,6 +219,27 @@ impl AnyInput {
     /// derived from `seed` (see [`Operation::fill_event_ids`]).
     pub fn fill_event_ids(&mut self, seed: u128) {
         any_dispatch!(self, v => v.fill_event_ids(seed))
+    }
+}
+
+/// A decoding error at `path` (the body itself when the path is `.`).
+///
+/// A path into `properties` stops there: its keys are the record's data.
+fn decode_error(path: &str, e: &serde_json::Error) -> Error {
+    let path = match path
+        .find("properties.")
+        .or_else(|| path.find("properties["))
+    {
+        Some(i) => &path[..i + "properties".len()],
+        None => path,
+    };
+    Error::Validation {
+        path: if path == "." {
+            "(body)".into()
+        } else {
+            path.into()
+        },
+        problem: without_values(&e.to_string()),
     }
 }
 
@@ -292,6 +317,53 @@ impl AnyOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoding_errors_name_the_path() {
+        let e = |op: &str, body: &str| AnyInput::from_json(op, body.as_bytes()).unwrap_err();
+        let err = e(
+            "PutEvents",
+            r#"{"trackingId":"t","sessionId":"s","eventList":[{"eventType":"c","sentAt":1,"eventValue":"high"}]}"#,
+        );
+        assert!(
+            matches!(&err, Error::Validation { path, .. } if path == "eventList[0].eventValue"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("high"), "{err}");
+        let err = e(
+            "PutEvents",
+            r#"{"trackingId":"t","sessionId":"s","eventList":[{"eventType":"c","sentAt":1,"eventID":"x"}]}"#,
+        );
+        assert!(err.to_string().contains("eventList[0]"), "{err}");
+        assert!(err.to_string().contains("unknown field `eventID`"), "{err}");
+        let err = e(
+            "PutEvents",
+            r#"{"trackingId":"t","sessionId":"s","eventList":[{"eventType":"c","sentAt":1700000000123}]}"#,
+        );
+        assert!(
+            err.to_string().starts_with("eventList[0].sentAt: "),
+            "{err}"
+        );
+        assert!(err.to_string().contains("milliseconds"), "{err}");
+        let err = e("PutItems", r#"{"datasetArn":"a","items":[]} x"#);
+        assert!(
+            err.to_string().starts_with("(body): trailing characters"),
+            "{err}"
+        );
+        let deep = format!(
+            r#"{{"datasetArn":"a","items":[{{"itemId":"i","properties":{{"secretKey":{}1{}}}}}]}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let err = e("PutItems", &deep);
+        assert!(
+            err.to_string().starts_with("items[0].properties: "),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("secretKey"), "{err}");
+        let err = e("PutItems", r#"{"datasetArn":"a","itemz":[]}"#);
+        assert!(err.to_string().contains("unknown field `itemz`"), "{err}");
+    }
 
     #[test]
     fn uuids_are_v4_shaped_and_distinct() {

@@ -21,7 +21,12 @@
 //!   line: decoding as any operation's input and as each record shape.
 //! * [`Wire`]: raw bytes to a running emulator over a loopback socket; it
 //!   must answer or close, and keep serving.
+//! * [`cli_json_lines`] and [`cli_csv`]: the command-line tool's own
+//!   JSON-lines and strict CSV readers, as a run drives them.
 #![forbid(unsafe_code)]
+
+mod cli;
+pub use cli::{cli_csv, cli_csv_seeds, cli_json_lines, cli_json_lines_seeds};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -725,8 +730,8 @@ fn raw_request(data: &[u8]) {
 /// input of every operation (see [`request`]'s body checks) and as each
 /// record shape (`Event`, `Item`, `User`, `Action`, `ActionInteraction`).
 ///
-/// The CLI (`cli/`) exposes no line reader of its own yet, so this fuzzes
-/// the core parsing it is built on.
+/// The CLI's own reader is fuzzed by [`cli_json_lines`]; this fuzzes the
+/// core parsing it is built on.
 pub fn json_lines(data: &[u8]) {
     for line in data.split(|b| *b == b'\n').take(64) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);

@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p personalize-events-fuzz -- <target|all> [--seconds N] [--seed S]
 //!     [--max-len BYTES] [--crashes DIR]
-//! targets: decode, request, jsonl, wire
+//! targets: decode, request, jsonl, wire, cli-jsonl, cli-csv
 //! ```
 //!
 //! Each input runs under `catch_unwind`; the first one that panics is
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use personalize_events_fuzz as fz;
 
-const TARGETS: [&str; 4] = ["decode", "request", "jsonl", "wire"];
+const TARGETS: [&str; 6] = ["decode", "request", "jsonl", "wire", "cli-jsonl", "cli-csv"];
 /// Whatever `--seconds` says, a run stops after this many inputs per target.
 const MAX_ITERATIONS: u64 = 50_000_000;
 
@@ -94,6 +94,14 @@ fn target(name: &str, lifetime: Duration) -> Target {
         "jsonl" => Target {
             seeds: fz::json_lines_seeds(),
             run: Box::new(fz::json_lines),
+        },
+        "cli-jsonl" => Target {
+            seeds: fz::cli_json_lines_seeds(),
+            run: Box::new(fz::cli_json_lines),
+        },
+        "cli-csv" => Target {
+            seeds: fz::cli_csv_seeds(),
+            run: Box::new(fz::cli_csv),
         },
         _ => {
             let mut wire = fz::Wire::start(lifetime + Duration::from_secs(30))

@@ -79,6 +79,16 @@ proptest! {
     }
 
     #[test]
+    fn cli_json_lines_target_on_mutated_lines(data in mutated(fz::cli_json_lines_seeds)) {
+        fz::cli_json_lines(&data);
+    }
+
+    #[test]
+    fn cli_csv_target_on_mutated_rows(data in mutated(fz::cli_csv_seeds)) {
+        fz::cli_csv(&data);
+    }
+
+    #[test]
     fn json_lines_target_on_mutated_lines(data in mutated(fz::json_lines_seeds)) {
         fz::json_lines(&data);
     }

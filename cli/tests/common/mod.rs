@@ -166,6 +166,31 @@ pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
     out
 }
 
+/// Runs to the end with stdin redirected from the file `path` (`< path`).
+pub fn run_with_stdin_file(cmd: &mut Command, path: &Path) -> Output {
+    let child = cmd
+        .stdin(std::fs::File::open(path).unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait(child)
+}
+
+/// Runs to the end (at most [`RUN_LIMIT`]) with stderr a pipe whose
+/// reading end is closed at once (`2>&1 | head -0`); gives what went to
+/// stdout.
+pub fn run_with_closed_stderr(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    wait(child)
+}
+
 /// `n` valid events (no trackingId, no eventId) over `sessions` sessions,
 /// with an `itemId` naming the line, one per line.
 pub fn events(n: usize, sessions: usize) -> String {
