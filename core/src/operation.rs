@@ -234,7 +234,9 @@ fn decode_error(path: &str, e: &serde_json::Error) -> Error {
         None => path,
     };
     Error::Validation {
-        path: if path == "." {
+        // An unknown member whose name is empty has an empty path: the
+        // problem names it, the path is the body's.
+        path: if path == "." || path.is_empty() {
             "(body)".into()
         } else {
             path.into()
@@ -345,6 +347,11 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("milliseconds"), "{err}");
+        let err = e("PutItems", r#"{"":1,"datasetArn":"a","items":[]}"#);
+        assert!(
+            err.to_string().starts_with("(body): unknown field ``"),
+            "{err}"
+        );
         let err = e("PutItems", r#"{"datasetArn":"a","items":[]} x"#);
         assert!(
             err.to_string().starts_with("(body): trailing characters"),

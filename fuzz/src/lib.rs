@@ -616,7 +616,10 @@ fn body(op: &str, body: &[u8]) {
             }
         }
         Err(Error::Validation { path, problem }) => {
-            assert!(!path.is_empty() && !problem.is_empty());
+            assert!(
+                !path.is_empty() && !problem.is_empty(),
+                "a validation error without a path or a problem: {path:?} {problem:?}"
+            );
         }
         Err(e) => panic!("decoding gave a non-validation error: {e:?}"),
     }
