@@ -85,6 +85,7 @@ mod body;
 mod fault;
 mod server;
 mod store;
+pub mod verify;
 
 pub use fault::{parse_fault_kinds, parse_fault_script, FaultKind, Phase, ScriptStep};
 pub use server::{
