@@ -111,7 +111,11 @@ fn python_repr(v: f32) -> String {
             out.push('.');
             out.push_str(&sig[1..]);
         }
-        out.push_str(&format!("e{}{:02}", if exp10 < 0 { '-' } else { '+' }, exp10.abs()));
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exp10 < 0 { '-' } else { '+' },
+            exp10.abs()
+        ));
     }
     out
 }
@@ -374,7 +378,10 @@ mod tests {
         // Powers of ten and neighbours over the range handed to serde_json.
         let mut v = 1e-4f32;
         while v < 1e13 {
-            for x in [v, v * 1.5, v * 3.3, -v].into_iter().filter(|x| x.abs() < 1e13) {
+            for x in [v, v * 1.5, v * 3.3, -v]
+                .into_iter()
+                .filter(|x| x.abs() < 1e13)
+            {
                 let mut buf = ryu::Buffer::new();
                 assert_eq!(buf.format_finite(x), python_repr(x), "{x}");
             }

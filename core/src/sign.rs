@@ -577,14 +577,21 @@ mod tests {
     fn presign_bounds_and_query() {
         let creds = Credentials::new(AK, SECRET, Some("t/k".into()));
         let cache = SigningCache::new();
-        for bad in [Duration::ZERO, Duration::from_millis(999), MAX_PRESIGN_EXPIRES + Duration::from_secs(1)] {
+        for bad in [
+            Duration::ZERO,
+            Duration::from_millis(999),
+            MAX_PRESIGN_EXPIRES + Duration::from_secs(1),
+        ] {
             let e = presign_request(req(), &params(&creds), bad, &cache).unwrap_err();
             assert!(e.to_string().contains("1 to 604800 seconds"), "{e}");
         }
         for ok in [Duration::from_secs(1), MAX_PRESIGN_EXPIRES] {
             let r = presign_request(req(), &params(&creds), ok, &cache).unwrap();
             let q = r.uri().query().unwrap();
-            assert!(q.contains(&format!("X-Amz-Expires={}", ok.as_secs())), "{q}");
+            assert!(
+                q.contains(&format!("X-Amz-Expires={}", ok.as_secs())),
+                "{q}"
+            );
             assert!(q.contains("X-Amz-Security-Token=t%2Fk"), "{q}");
             assert!(q.contains("X-Amz-Signature="), "{q}");
             assert!(!r.headers().contains_key("authorization"));
@@ -597,7 +604,10 @@ mod tests {
         let cache = SigningCache::new();
         let mut p = params(&creds);
         p.region = "us east";
-        assert!(matches!(sign_request(&mut req(), &p, &cache), Err(Error::Config(_))));
+        assert!(matches!(
+            sign_request(&mut req(), &p, &cache),
+            Err(Error::Config(_))
+        ));
         let mut r = req();
         r.headers_mut()
             .insert("x-odd", HeaderValue::from_bytes(b"\xff").unwrap());

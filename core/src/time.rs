@@ -132,7 +132,10 @@ mod tests {
         let t = parse_rfc3339("2026-11-29T11:59:59.123456Z").unwrap();
         assert_eq!(t, from_epoch(1_795_953_599, 123_456_000).unwrap());
         assert_eq!(rfc3339(t), "2026-11-29T11:59:59.123456Z");
-        assert_eq!(rfc3339(from_epoch(1_795_953_599, 0).unwrap()), "2026-11-29T11:59:59Z");
+        assert_eq!(
+            rfc3339(from_epoch(1_795_953_599, 0).unwrap()),
+            "2026-11-29T11:59:59Z"
+        );
         let t2 = parse_rfc3339("2026-11-29T12:59:59.123456+01:00").unwrap();
         assert_eq!(t, t2);
         assert_eq!(parse_rfc3339("2026-11-29 11:59:59.123456z"), Some(t));

@@ -27,13 +27,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use personalize_events_core::sign;
-use personalize_events_local::verify::{self, VerifyParams};
 use personalize_events_core::{
     Action, ActionInteraction, AnyInput, ClientConfig, ClientCore, Credentials, Error, Event, Item,
     MetricAttribution, Poll, PutActionInteractionsInput, PutActionsInput, PutEventsInput,
     PutItemsInput, PutUsersInput, User, OPERATIONS, SIGNING_NAME,
 };
+use personalize_events_local::verify::{self, VerifyParams};
 
 // ---------------------------------------------------------------------------
 // The generator

@@ -178,7 +178,6 @@ fn decode_query_part(s: &str, out: &mut Vec<u8>) {
     }
 }
 
-
 /// Why a received request fails SigV4 verification, named after the error
 /// code an AWS JSON service answers with. Every variant answers HTTP 403.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -635,7 +634,16 @@ where
     // signed and at its own X-Amz-Date.
     let provided = signature.to_ascii_lowercase();
     let compute = |normalize: bool| -> Option<String> {
-        recompute(req, &parts, &signed_names, &creds, signing_time, region, service, normalize)
+        recompute(
+            req,
+            &parts,
+            &signed_names,
+            &creds,
+            signing_time,
+            region,
+            service,
+            normalize,
+        )
     };
     let matches = |s: Option<String>| s.is_some_and(|s| ct_eq(s.as_bytes(), provided.as_bytes()));
     let mut ok = matches(compute(true));
@@ -706,10 +714,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
     use personalize_events_core::sign::{
         presign_request, sign_request, SigningCache, SigningParams, DEFAULT_PRESIGN_EXPIRES,
     };
-    use http::HeaderValue;
     use std::time::UNIX_EPOCH;
 
     const AK: &str = "AKIDEXAMPLE";

@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_local::verify::{verify_request, VerifiedRequest, VerifyError};
 use personalize_events_core::Credentials;
+use personalize_events_local::verify::{verify_request, VerifiedRequest, VerifyError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};

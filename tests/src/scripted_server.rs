@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex};
 use crate::loopback::{lock, Acceptor};
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_local::verify::{verify_request, VerifiedRequest, VerifyError};
 use personalize_events_core::Credentials;
+use personalize_events_local::verify::{verify_request, VerifiedRequest, VerifyError};
 
 /// The access key id the server accepts.
 pub const ACCESS_KEY_ID: &str = "AKIDEXAMPLE";

@@ -10,7 +10,8 @@
 //! date, scope and the SHA-256 of the vector's canonical request, and the
 //! signature is the HMAC of the vector's string to sign with the derived key.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -27,8 +28,15 @@ pub struct Traced {
     pub string_to_sign: Option<String>,
 }
 
-#[derive(Default)]
-struct Capture(Arc<Mutex<Traced>>);
+/// The process-wide subscriber: it keeps aws-sigv4's fields for the
+/// threads inside [`capture`] and drops everything else. (A scoped
+/// subscriber is not enough: another test thread signing meanwhile caches
+/// the callsite as uninteresting.)
+struct Capture;
+
+thread_local! {
+    static SEEN: RefCell<Option<Traced>> = const { RefCell::new(None) };
+}
 
 struct Fields<'a>(&'a mut Traced);
 
@@ -53,19 +61,27 @@ impl Subscriber for Capture {
     fn record(&self, _: &Id, _: &Record<'_>) {}
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, e: &Event<'_>) {
-        let mut t = self.0.lock().unwrap();
-        e.record(&mut Fields(&mut t));
+        SEEN.with(|seen| {
+            if let Some(t) = seen.borrow_mut().as_mut() {
+                e.record(&mut Fields(t));
+            }
+        });
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
 }
 
 /// Runs `f` and returns what aws-sigv4 traced meanwhile (on this thread).
+///
+/// Installs the capturing subscriber as the global default the first time;
+/// a test binary that sets another global subscriber cannot use this.
 pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Traced) {
-    let cap = Capture::default();
-    let seen = cap.0.clone();
-    let out = tracing::subscriber::with_default(cap, f);
-    let t = seen.lock().unwrap().clone();
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    let ok = *INSTALLED.get_or_init(|| tracing::subscriber::set_global_default(Capture).is_ok());
+    assert!(ok, "another global tracing subscriber is set");
+    SEEN.with(|s| *s.borrow_mut() = Some(Traced::default()));
+    let out = f();
+    let t = SEEN.with(|s| s.borrow_mut().take()).unwrap_or_default();
     (out, t)
 }
 
@@ -123,7 +139,10 @@ pub fn check(what: &str, exp: &Expected<'_>, scope: &Scope<'_>, traced: &Traced,
         "{what}: aws-sigv4's canonical request"
     );
     if let Some(sts) = &traced.string_to_sign {
-        assert_eq!(sts, exp.string_to_sign, "{what}: aws-sigv4's string to sign");
+        assert_eq!(
+            sts, exp.string_to_sign,
+            "{what}: aws-sigv4's string to sign"
+        );
     }
     let date = personalize_events_core::time::amz_date(scope.time);
     let hash = Sha256::digest(exp.canonical_request.as_bytes());
@@ -135,10 +154,17 @@ pub fn check(what: &str, exp: &Expected<'_>, scope: &Scope<'_>, traced: &Traced,
         scope.service
     );
     assert_eq!(sts, exp.string_to_sign, "{what}: string to sign");
-    let key =
-        aws_sigv4::sign::v4::generate_signing_key(scope.secret, scope.time, scope.region, scope.service);
+    let key = aws_sigv4::sign::v4::generate_signing_key(
+        scope.secret,
+        scope.time,
+        scope.region,
+        scope.service,
+    );
     let sig = aws_sigv4::sign::v4::calculate_signature(key, exp.string_to_sign.as_bytes());
-    assert_eq!(sig, exp.signature, "{what}: signature of the string to sign");
+    assert_eq!(
+        sig, exp.signature,
+        "{what}: signature of the string to sign"
+    );
     assert_eq!(got, exp.signature, "{what}: our signature");
 }
 

@@ -15,10 +15,7 @@ use personalize_events_local::verify::{self, VerifyError};
 use personalize_events_tests::sigv4_expect::{self, Scope};
 use serde_json::Value;
 
-const VALID: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../spec/conformance/valid"
-);
+const VALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/conformance/valid");
 
 /// The README says one third of the vectors (10 files) are published.
 const MIN_VECTORS: usize = 10;

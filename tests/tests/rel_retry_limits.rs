@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use personalize_events_core::retry::{QUOTA_INITIAL, QUOTA_RETRY_COST};
-use personalize_events_local::verify::{verify_request_with, VerifyParams};
 use personalize_events_core::{time, Error, Timeouts, TransportErrorKind, SIGNING_NAME};
+use personalize_events_local::verify::{verify_request_with, VerifyParams};
 use personalize_events_tests::raw_server::{response, RawReply, RawServer};
 use personalize_events_tests::scripted_server::{self, Reply, ScriptedServer};
 use rel_support::{events, Settings};
