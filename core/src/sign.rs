@@ -448,73 +448,24 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
     if let Some(host) = derived_host {
         req.headers_mut().insert(HOST, host);
     }
-    instructions.apply_to_request_http1x(req);
+    if options.presign_expires.is_some() {
+        instructions.apply_to_request_http1x(req);
+        return Ok(());
+    }
+    // `Authorization` last, as before aws-sigv4 signed (the wire order of
+    // the headers); it and the token are marked sensitive for logs.
+    let last = instructions.headers().filter(|(n, _)| *n == "authorization");
+    for (name, value) in instructions
+        .headers()
+        .filter(|(n, _)| *n != "authorization")
+        .chain(last)
+    {
+        let mut v = HeaderValue::from_str(value).map_err(config_error)?;
+        v.set_sensitive(name == "authorization" || name == "x-amz-security-token");
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(config_error)?;
+        req.headers_mut().insert(name, v);
+    }
     Ok(())
-}
-
-/// Support for an emulator's verifier: the signature aws-sigv4 computes
-/// for exactly the given signed headers (the request's own), at `time`, in
-/// header mode or for a presigned request. Not for clients.
-#[doc(hidden)]
-pub mod recompute {
-    use super::*;
-
-    /// How the request being checked was signed.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Recompute<'a> {
-        /// The method.
-        pub method: &'a str,
-        /// The URI as received, presigning parameters removed.
-        pub uri: &'a str,
-        /// The signed headers (names lowercase) with their values, without
-        /// `x-amz-date` and `x-amz-security-token`.
-        pub headers: &'a [(&'a str, &'a str)],
-        /// The body.
-        pub body: &'a [u8],
-        /// The signing time (from the request's own date).
-        pub time: SystemTime,
-        /// The scope's region.
-        pub region: &'a str,
-        /// The scope's service.
-        pub service: &'a str,
-        /// The session token the request signed, if any.
-        pub token: Option<&'a str>,
-        /// The expiry of a presigned request.
-        pub presign_expires: Option<Duration>,
-        /// Whether to normalize the path.
-        pub normalize_path: bool,
-    }
-
-    /// The hex signature, or `None` when aws-sigv4 refuses the request.
-    pub fn signature(r: &Recompute<'_>, creds: &Credentials) -> Option<String> {
-        let mut s = SigningSettings::default();
-        s.excluded_headers = None;
-        if !r.normalize_path {
-            s.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        }
-        if let Some(d) = r.presign_expires {
-            s.signature_location = SignatureLocation::QueryParams;
-            s.expires_in = Some(d);
-        }
-        let identity = identity(creds, r.token);
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(r.region)
-            .name(r.service)
-            .time(r.time)
-            .settings(s)
-            .build()
-            .ok()?
-            .into();
-        let signable = SignableRequest::new(
-            r.method,
-            r.uri,
-            r.headers.iter().copied(),
-            SignableBody::Bytes(r.body),
-        )
-        .ok()?;
-        Some(sign(signable, &params).ok()?.signature().to_owned())
-    }
 }
 
 #[cfg(test)]
