@@ -454,7 +454,9 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
     }
     // `Authorization` last, as before aws-sigv4 signed (the wire order of
     // the headers); it and the token are marked sensitive for logs.
-    let last = instructions.headers().filter(|(n, _)| *n == "authorization");
+    let last = instructions
+        .headers()
+        .filter(|(n, _)| *n == "authorization");
     for (name, value) in instructions
         .headers()
         .filter(|(n, _)| *n != "authorization")

@@ -473,7 +473,7 @@ fn parse_query_auth(query: &str) -> Result<QueryAuth, VerifyError> {
 
 fn fmt_skew(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 60 == 0 {
+    if s.is_multiple_of(60) {
         format!("{} min.", s / 60)
     } else {
         format!("{s} sec.")

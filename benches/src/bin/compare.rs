@@ -158,9 +158,13 @@ fn main() {
         cpu_model()
     );
     println!();
-    println!("Columns after ours: time / allocations / ours ÷ theirs (below 1 is faster than them).");
+    println!(
+        "Columns after ours: time / allocations / ours ÷ theirs (below 1 is faster than them)."
+    );
     println!("physical floor = serde_json::to_vec + SHA-256 x2 + one HMAC with a cached key;");
-    println!("design floor = serde_json::to_vec + aws_sigv4::http_request::sign on the same request.");
+    println!(
+        "design floor = serde_json::to_vec + aws_sigv4::http_request::sign on the same request."
+    );
     println!();
     println!("| measurement | ours time | ours allocs | ours bytes | physical floor | design floor | official SDK |");
     println!("|---|---|---|---|---|---|---|");
@@ -170,14 +174,22 @@ fn main() {
         let phys = measure(budget, || (), |_| floor::put_events_floor(&ev10));
         let design = measure(budget, || (), |_| floor::put_events_design_floor(&ev10));
         let ours = measure(budget, || ev10.clone(), |i| ours_encode_sign(&core, i));
-        row("encode+sign PutEvents(10)", &ours, &[("physical", &phys), ("design", &design)]);
+        row(
+            "encode+sign PutEvents(10)",
+            &ours,
+            &[("physical", &phys), ("design", &design)],
+        );
         ratios.push(("PutEvents(10)", ours.nanos / design.nanos));
     }
     {
         let phys = measure(budget, || (), |_| floor::put_events_floor(&ev1));
         let design = measure(budget, || (), |_| floor::put_events_design_floor(&ev1));
         let ours = measure(budget, || ev1.clone(), |i| ours_encode_sign(&core, i));
-        row("encode+sign PutEvents(1)", &ours, &[("physical", &phys), ("design", &design)]);
+        row(
+            "encode+sign PutEvents(1)",
+            &ours,
+            &[("physical", &phys), ("design", &design)],
+        );
         ratios.push(("PutEvents(1)", ours.nanos / design.nanos));
     }
     {
