@@ -24,7 +24,7 @@ fn main() {
     let input = put_events(10);
     let body = input.encode();
     let creds = credentials();
-    let cache = sign::SigningKeyCache::new();
+    let cache = sign::SigningCache::new();
     time("validate", 20000, || black_box(&input).validate().unwrap());
     time("encode", 20000, || {
         black_box(black_box(&input).encode());

@@ -64,12 +64,14 @@ pub fn put_items(n: usize) -> PutItemsInput {
     )
 }
 
-/// The floor: the least work any client must do for one call —
+/// The floors. Physical: the least work any client must do for one call —
 /// `serde_json::to_vec` of the same document, SHA-256 of the body, SHA-256 of
 /// a canonical request, and one HMAC of the string to sign with an already
-/// derived key (the key changes once a day).
+/// derived key (the key changes once a day). The design's: the same
+/// document through `serde_json::to_vec` and the request through
+/// `aws_sigv4::http_request::sign`, which derives the key every time.
 pub mod floor {
-    use personalize_events_core::PutEventsInput;
+    use personalize_events_core::{PutEventsInput, PutItemsInput};
     use serde::Serialize;
     use std::sync::OnceLock;
 
@@ -117,8 +119,23 @@ pub mod floor {
         out
     }
 
-    /// Serialize + SHA-256(body) + SHA-256(canonical request) + HMAC.
-    pub fn put_events_floor(input: &PutEventsInput) -> [u8; 32] {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ItemsBody<'a> {
+        dataset_arn: &'a str,
+        items: Vec<It<'a>>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct It<'a> {
+        item_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        properties: Option<&'a str>,
+    }
+
+    /// `serde_json::to_vec` of the PutEvents document.
+    pub fn put_events_body(input: &PutEventsInput) -> Vec<u8> {
         let body = Body {
             tracking_id: &input.tracking_id,
             user_id: input.user_id.as_deref(),
@@ -142,10 +159,33 @@ pub mod floor {
                 })
                 .collect(),
         };
-        let bytes = serde_json::to_vec(&body).expect("serializes");
-        let body_hash = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        serde_json::to_vec(&body).expect("serializes")
+    }
+
+    /// `serde_json::to_vec` of the PutItems document.
+    pub fn put_items_body(input: &PutItemsInput) -> Vec<u8> {
+        let body = ItemsBody {
+            dataset_arn: &input.dataset_arn,
+            items: input
+                .items
+                .iter()
+                .map(|i| It {
+                    item_id: &i.item_id,
+                    properties: i.properties.as_ref().map(|p| p.as_str()),
+                })
+                .collect(),
+        };
+        serde_json::to_vec(&body).expect("serializes")
+    }
+
+    /// The physical floor of signing `body`: SHA-256(body) + SHA-256(canonical
+    /// request) + one HMAC with an already derived key.
+    pub fn sign_floor(body: &[u8], path: &str) -> [u8; 32] {
+        let body_hash = ring::digest::digest(&ring::digest::SHA256, body);
         let mut canonical = Vec::with_capacity(256);
-        canonical.extend_from_slice(b"POST\n/events\n\ncontent-type:application/json\nhost:personalize-events.us-east-1.amazonaws.com\nx-amz-date:20261129T120000Z\n\ncontent-type;host;x-amz-date\n");
+        canonical.extend_from_slice(b"POST\n");
+        canonical.extend_from_slice(path.as_bytes());
+        canonical.extend_from_slice(b"\n\ncontent-type:application/json\nhost:personalize-events.us-east-1.amazonaws.com\nx-amz-date:20261129T120000Z\n\ncontent-type;host;x-amz-date\n");
         canonical.extend_from_slice(&hex(body_hash.as_ref()));
         let creq_hash = ring::digest::digest(&ring::digest::SHA256, &canonical);
         let mut sts = Vec::with_capacity(160);
@@ -157,6 +197,71 @@ pub mod floor {
         let mut out = [0u8; 32];
         out.copy_from_slice(tag.as_ref());
         out
+    }
+
+    /// The physical floor of PutEvents: serialize + SHA-256(body) +
+    /// SHA-256(canonical request) + HMAC.
+    pub fn put_events_floor(input: &PutEventsInput) -> [u8; 32] {
+        sign_floor(&put_events_body(input), "/events")
+    }
+
+    /// The physical floor of PutItems.
+    pub fn put_items_floor(input: &PutItemsInput) -> [u8; 32] {
+        sign_floor(&put_items_body(input), "/items")
+    }
+
+    fn identity() -> &'static aws_smithy_runtime_api::client::identity::Identity {
+        static ID: OnceLock<aws_smithy_runtime_api::client::identity::Identity> = OnceLock::new();
+        ID.get_or_init(|| {
+            let c = super::credentials();
+            aws_credential_types::Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                None,
+                None,
+                "bench",
+            )
+            .into()
+        })
+    }
+
+    /// The design's floor of signing: `aws_sigv4::http_request::sign` on the
+    /// same request (POST, content-type, host, the body), with the identity
+    /// built once.
+    pub fn aws_sigv4_sign(body: &[u8], path: &str) -> String {
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(identity())
+            .region("us-east-1")
+            .name("personalize")
+            .time(super::wall())
+            .settings(SigningSettings::default())
+            .build()
+            .expect("params")
+            .into();
+        let uri = format!("https://personalize-events.us-east-1.amazonaws.com{path}");
+        let req = SignableRequest::new(
+            "POST",
+            uri,
+            [
+                ("content-type", "application/json"),
+                ("host", "personalize-events.us-east-1.amazonaws.com"),
+            ]
+            .into_iter(),
+            SignableBody::Bytes(body),
+        )
+        .expect("signable");
+        sign(req, &params).expect("signs").into_parts().1
+    }
+
+    /// The design's floor of PutEvents: `serde_json::to_vec` + aws-sigv4.
+    pub fn put_events_design_floor(input: &PutEventsInput) -> String {
+        aws_sigv4_sign(&put_events_body(input), "/events")
+    }
+
+    /// The design's floor of PutItems.
+    pub fn put_items_design_floor(input: &PutItemsInput) -> String {
+        aws_sigv4_sign(&put_items_body(input), "/items")
     }
 }
 

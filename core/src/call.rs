@@ -27,7 +27,7 @@ use http::header::{HeaderValue, CONTENT_TYPE, HOST, USER_AGENT};
 use crate::endpoint::ResolvedEndpoint;
 use crate::operation::Operation;
 use crate::retry::{self, RateLimiter, RetryConfig, RetryMode, RetryQuota};
-use crate::sign::{self, SigningKeyCache, SigningParams};
+use crate::sign::{self, SigningCache, SigningParams};
 use crate::{Credentials, Error, TransportErrorKind};
 
 /// The largest clock correction learnt from a response `Date` (one day).
@@ -136,7 +136,7 @@ impl ClientConfig {
 struct Shared {
     quota: RetryQuota,
     skew_ms: AtomicI64,
-    keys: SigningKeyCache,
+    keys: SigningCache,
     limiter: RateLimiter,
 }
 

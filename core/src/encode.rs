@@ -1,260 +1,194 @@
-//! rest-json encoding of the five inputs: compact JSON in model member order,
-//! raw UTF-8, unset members omitted, timestamps as epoch seconds, written
-//! straight into one buffer sized up front.
+//! rest-json encoding of the five inputs with serde: the model types derive
+//! `Serialize` (compact JSON in model member order, unset members omitted),
+//! and `serde_json` writes them into one buffer sized up front. The helpers
+//! here are the wire's few spellings serde does not choose by itself:
+//! timestamps as epoch seconds, `eventValue` laid out as botocore (Python's
+//! `repr`) lays out a float, and event ids filled in without touching the
+//! input.
 
 use std::time::SystemTime;
 
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
 use crate::model::*;
 
-/// Appends a JSON string literal, escaping as serde_json and Python's `json`
-/// do (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other controls as `\u00xx`).
-///
-/// Runs of bytes that need no escape are found eight at a time (SWAR) and
-/// copied whole.
-pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Find the next byte that needs an escape, eight bytes at a time; the
-        // tail is padded with a harmless byte.
-        let mut chunk = [b'a'; 8];
-        let n = (bytes.len() - i).min(8);
-        chunk[..n].copy_from_slice(&bytes[i..i + n]);
-        let mask = escape_mask8(u64::from_le_bytes(chunk));
-        if mask == 0 {
-            i += n;
-            continue;
-        }
-        // The lowest flagged byte is a true hit (borrows only run upwards).
-        i += (mask.trailing_zeros() / 8) as usize;
-        let b = bytes[i];
-        out.extend_from_slice(&bytes[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 0xf) as usize],
-                ]);
-            }
-        }
-        i += 1;
-        start = i;
+/// Serializes a timestamp as epoch seconds: an integer when the fraction is
+/// zero, otherwise a decimal with microseconds at most (trailing zeros cut;
+/// sub-microsecond digits truncated, as botocore does).
+pub(crate) fn epoch_seconds<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    let (secs, nanos) = crate::time::to_epoch(*t);
+    let micros = i64::from(nanos / 1000);
+    if micros == 0 {
+        return s.serialize_i64(secs);
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
-
-/// A mask with the high bit set in (at least) the lowest byte of `x` that is
-/// a control character, `"` or `\\`; zero when there is none.
-#[inline]
-fn escape_mask8(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    // Bytes below 0x20; bytes >= 0x80 are excluded by `& !x`.
-    let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-    below | has_zero(x ^ (ONES * b'"' as u64)) | has_zero(x ^ (ONES * b'\\' as u64))
-}
-
-/// Appends a finite `f32` with the fewest digits that read back as the same
-/// `f32`, laid out the way Python's `repr` lays out a float (`1.5`, `0.0`,
-/// `10000000000.0`, `1e+20`, `1.5e-05`), so bodies match botocore's.
-pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
-    let mut buf = ryu::Buffer::new();
-    let text = buf.format_finite(v).as_bytes();
-    let (neg, text) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
+    // Between 1 s and 2^32 s from the epoch a double resolves well under a
+    // microsecond, so the shortest spelling of this f64 is exactly the
+    // decimal with its six (or fewer) digits.
+    let v = secs as f64 + micros as f64 / 1e6;
+    if (1.0..4_294_967_296.0).contains(&v.abs()) {
+        return s.serialize_f64(v);
+    }
+    let mut text = String::with_capacity(24);
+    let (whole, frac) = if secs < 0 {
+        (secs + 1, 1_000_000 - micros)
+    } else {
+        (secs, micros)
     };
-    let (mant, exp) = match text.iter().position(|&b| b == b'e' || b == b'E') {
-        Some(i) => (&text[..i], parse_exp(&text[i + 1..])),
+    if secs < 0 && whole == 0 {
+        text.push('-');
+    }
+    text.push_str(&whole.to_string());
+    text.push('.');
+    let digits = format!("{frac:06}");
+    text.push_str(digits.trim_end_matches('0'));
+    raw(text, s)
+}
+
+fn raw<S: Serializer>(text: String, s: S) -> Result<S::Ok, S::Error> {
+    RawValue::from_string(text)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(s)
+}
+
+/// Serializes `eventValue`: the fewest digits that read back as the same
+/// `f32` (serde_json's own spelling), laid out as Python's `repr` lays out a
+/// float (`1.5`, `10000000000.0`, `1e+20`, `1.5e-05`) so bodies match
+/// botocore's. The two layouts agree from 1e-4 up to 1e13.
+pub(crate) fn event_value<S: Serializer>(v: &Option<f32>, s: S) -> Result<S::Ok, S::Error> {
+    let Some(v) = *v else {
+        return s.serialize_none();
+    };
+    let a = v.abs();
+    if a == 0.0 || (1e-4..1e13).contains(&a) || !v.is_finite() {
+        return s.serialize_f32(v);
+    }
+    raw(python_repr(v), s)
+}
+
+/// Python's layout of a float's shortest digits: positional for decimal
+/// exponents -4..16, otherwise `d.ddde+XX`.
+fn python_repr(v: f32) -> String {
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(v);
+    let (neg, text) = match text.strip_prefix('-') {
+        Some(t) => (true, t),
+        None => (false, text),
+    };
+    let (mant, exp) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
         None => (text, 0),
     };
-    // Collect significant digits and where the decimal point falls.
-    let mut digits = [0u8; 24];
-    let mut n = 0usize;
-    let mut point: i32 = -1;
-    for &b in mant {
-        if b == b'.' {
-            point = n as i32;
-        } else if n < digits.len() {
-            digits[n] = b;
-            n += 1;
-        }
-    }
-    if point < 0 {
-        point = n as i32;
-    }
-    // Strip leading zeros (moving the point) and trailing zeros.
-    let mut lead = 0;
-    while lead < n && digits[lead] == b'0' {
-        lead += 1;
-    }
-    if lead == n {
-        if neg {
-            out.push(b'-');
-        }
-        out.extend_from_slice(b"0.0");
-        return;
-    }
-    let mut end = n;
-    while end > lead && digits[end - 1] == b'0' {
-        end -= 1;
-    }
-    let sig = &digits[lead..end];
-    // Value = 0.sig * 10^(decpt)
-    let decpt = point - lead as i32 + exp;
-    if neg {
-        out.push(b'-');
-    }
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let all = format!("{int}{frac}");
+    let lead = all.len() - all.trim_start_matches('0').len();
+    let sig = all.trim_matches('0');
+    // value = 0.sig * 10^decpt
+    let decpt = int.len() as i32 - lead as i32 + exp;
     let exp10 = decpt - 1;
+    let mut out = String::with_capacity(sig.len() + 8);
+    if neg {
+        out.push('-');
+    }
     if (-4..16).contains(&exp10) {
         if decpt <= 0 {
-            out.extend_from_slice(b"0.");
-            out.extend(std::iter::repeat_n(b'0', (-decpt) as usize));
-            out.extend_from_slice(sig);
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-decpt) as usize));
+            out.push_str(sig);
         } else if decpt as usize >= sig.len() {
-            out.extend_from_slice(sig);
-            out.extend(std::iter::repeat_n(b'0', decpt as usize - sig.len()));
-            out.extend_from_slice(b".0");
+            out.push_str(sig);
+            out.extend(std::iter::repeat_n('0', decpt as usize - sig.len()));
+            out.push_str(".0");
         } else {
-            out.extend_from_slice(&sig[..decpt as usize]);
-            out.push(b'.');
-            out.extend_from_slice(&sig[decpt as usize..]);
+            out.push_str(&sig[..decpt as usize]);
+            out.push('.');
+            out.push_str(&sig[decpt as usize..]);
         }
     } else {
-        out.push(sig[0]);
+        out.push_str(&sig[..1]);
         if sig.len() > 1 {
-            out.push(b'.');
-            out.extend_from_slice(&sig[1..]);
+            out.push('.');
+            out.push_str(&sig[1..]);
         }
-        out.push(b'e');
-        out.push(if exp10 < 0 { b'-' } else { b'+' });
-        let e = exp10.unsigned_abs();
-        if e < 10 {
-            out.push(b'0');
-        }
-        out.extend_from_slice(crate::time::itoa_buf(e as i64, &mut [0u8; 24]));
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exp10 < 0 { '-' } else { '+' },
+            exp10.abs()
+        ));
+    }
+    out
+}
+
+/// A record list whose missing event ids are written as derived from
+/// `seed` (the ids [`Operation::fill_event_ids`](crate::Operation::fill_event_ids)
+/// would give), without touching the records.
+struct WithIds<'a, T> {
+    records: &'a [T],
+    seed: Option<u128>,
+}
+
+/// A record without an event id, written with `eventId` first and then its
+/// own members.
+#[derive(Serialize)]
+struct Filled<'a, T> {
+    #[serde(rename = "eventId")]
+    event_id: &'a str,
+    #[serde(flatten)]
+    record: &'a T,
+}
+
+trait HasEventId {
+    fn has_event_id(&self) -> bool;
+}
+
+impl HasEventId for Event {
+    fn has_event_id(&self) -> bool {
+        self.event_id.is_some()
     }
 }
 
-fn parse_exp(b: &[u8]) -> i32 {
-    let (neg, b) = match b.split_first() {
-        Some((b'-', r)) => (true, r),
-        Some((b'+', r)) => (false, r),
-        _ => (false, b),
-    };
-    let mut v: i32 = 0;
-    for &c in b {
-        v = v.saturating_mul(10).saturating_add((c - b'0') as i32);
-    }
-    if neg {
-        -v
-    } else {
-        v
+impl HasEventId for ActionInteraction {
+    fn has_event_id(&self) -> bool {
+        self.event_id.is_some()
     }
 }
 
-/// A member key as written after another member: `,"name":`.
-macro_rules! k {
-    ($name:expr) => {
-        concat!(",\"", $name, "\":").as_bytes()
-    };
-}
-
-/// A compact JSON object writer that handles the commas.
-struct Obj<'a> {
-    out: &'a mut Vec<u8>,
-    first: bool,
-}
-
-impl<'a> Obj<'a> {
-    fn new(out: &'a mut Vec<u8>) -> Self {
-        out.push(b'{');
-        Obj { out, first: true }
-    }
-    /// Writes `k`, which is `,"name":` (see [`k!`]), without the comma
-    /// when it is the object's first member.
-    fn key(&mut self, k: &[u8]) -> &mut Vec<u8> {
-        let k = if self.first { &k[1..] } else { k };
-        self.first = false;
-        self.out.extend_from_slice(k);
-        self.out
-    }
-    fn str(&mut self, k: &[u8], v: &str) {
-        let out = self.key(k);
-        write_str(out, v);
-    }
-    fn opt_str(&mut self, k: &[u8], v: &Option<String>) {
-        if let Some(v) = v {
-            self.str(k, v);
-        }
-    }
-    /// `eventId` as given, or derived from `seed` for record `i` when missing.
-    fn event_id(&mut self, v: &Option<String>, seed: Option<u128>, i: usize) {
-        match (v, seed) {
-            (Some(id), _) => self.str(k!("eventId"), id),
-            (None, Some(seed)) => {
-                let id = crate::operation::uuid_bytes(seed, i as u64);
-                let out = self.key(k!("eventId"));
-                out.push(b'"');
-                out.extend_from_slice(&id);
-                out.push(b'"');
-            }
-            (None, None) => {}
-        }
-    }
-    fn opt_props(&mut self, v: &Option<Properties>) {
-        if let Some(v) = v {
-            self.str(k!("properties"), v.as_str());
-        }
-    }
-    fn time(&mut self, k: &[u8], t: SystemTime) {
-        let out = self.key(k);
-        crate::time::write_epoch_seconds(t, out);
-    }
-    fn opt_str_list(&mut self, k: &[u8], v: &Option<Vec<String>>) {
-        if let Some(v) = v {
-            let out = self.key(k);
-            out.push(b'[');
-            for (i, s) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+impl<T: Serialize + HasEventId> Serialize for WithIds<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.records.len()))?;
+        for (i, r) in self.records.iter().enumerate() {
+            match self.seed {
+                Some(seed) if !r.has_event_id() => {
+                    let id = crate::operation::uuid_bytes(seed, i as u64);
+                    let id = std::str::from_utf8(&id).unwrap_or_default();
+                    seq.serialize_element(&Filled {
+                        event_id: id,
+                        record: r,
+                    })?;
                 }
-                write_str(out, s);
+                _ => seq.serialize_element(r)?,
             }
-            out.push(b']');
         }
+        seq.end()
     }
-    fn list<T>(&mut self, k: &[u8], v: &[T], mut each: impl FnMut(&mut Vec<u8>, usize, &T)) {
-        let out = self.key(k);
-        out.push(b'[');
-        for (i, r) in v.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            each(out, i, r);
-        }
-        out.push(b']');
-    }
-    fn end(self) {
-        self.out.push(b'}');
-    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PutEventsBody<'a> {
+    tracking_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: &'a Option<String>,
+    session_id: &'a str,
+    event_list: WithIds<'a, Event>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PutActionInteractionsBody<'a> {
+    tracking_id: &'a str,
+    action_interactions: WithIds<'a, ActionInteraction>,
 }
 
 fn opt_len(v: &Option<String>) -> usize {
@@ -272,6 +206,12 @@ fn list_len(v: &Option<Vec<String>>) -> usize {
         .map_or(0, |l| 16 + l.iter().map(|s| s.len() + 3).sum::<usize>())
 }
 
+/// Writes `body` into `out`. Serializing the model into a `Vec` cannot fail
+/// (no maps with non-string keys, no failing `Serialize` impl).
+fn write<T: Serialize>(out: &mut Vec<u8>, body: &T) {
+    let _ = serde_json::to_writer(out, body);
+}
+
 /// Encoding of an operation input as its JSON body.
 pub trait Encode {
     /// A size the body will very likely fit in.
@@ -279,7 +219,7 @@ pub trait Encode {
     /// Appends the JSON body to `out`. When `event_id_seed` is given, an
     /// event or action interaction without an `eventId` is written with the
     /// one [`Operation::fill_event_ids`](crate::Operation::fill_event_ids)
-    /// would give it, without touching the input.
+    /// would give it (as its first member), without touching the input.
     fn encode_into_with(&self, out: &mut Vec<u8>, event_id_seed: Option<u128>);
     /// Appends the JSON body to `out`, as given.
     fn encode_into(&self, out: &mut Vec<u8>) {
@@ -323,36 +263,26 @@ impl Encode for PutEventsInput {
     }
 
     fn encode_into_with(&self, out: &mut Vec<u8>, seed: Option<u128>) {
-        let mut o = Obj::new(out);
-        o.str(k!("trackingId"), &self.tracking_id);
-        o.opt_str(k!("userId"), &self.user_id);
-        o.str(k!("sessionId"), &self.session_id);
-        o.list(k!("eventList"), &self.event_list, |out, i, e| {
-            let mut o = Obj::new(out);
-            o.event_id(&e.event_id, seed, i);
-            o.str(k!("eventType"), &e.event_type);
-            if let Some(v) = e.event_value {
-                write_f32(o.key(k!("eventValue")), v);
-            }
-            o.opt_str(k!("itemId"), &e.item_id);
-            o.opt_props(&e.properties);
-            o.time(k!("sentAt"), e.sent_at);
-            o.opt_str(k!("recommendationId"), &e.recommendation_id);
-            o.opt_str_list(k!("impression"), &e.impression);
-            if let Some(m) = &e.metric_attribution {
-                let out = o.key(k!("metricAttribution"));
-                let mut m_o = Obj::new(out);
-                m_o.str(k!("eventAttributionSource"), &m.event_attribution_source);
-                m_o.end();
-            }
-            o.end();
-        });
-        o.end();
+        if seed.is_none() {
+            return write(out, self);
+        }
+        write(
+            out,
+            &PutEventsBody {
+                tracking_id: &self.tracking_id,
+                user_id: &self.user_id,
+                session_id: &self.session_id,
+                event_list: WithIds {
+                    records: &self.event_list,
+                    seed,
+                },
+            },
+        );
     }
 }
 
 macro_rules! encode_dataset {
-    ($input:ty, $list:ident, $list_json:literal, $id:ident, $id_json:literal) => {
+    ($input:ty, $list:ident, $id:ident) => {
         impl Encode for $input {
             fn size_hint(&self) -> usize {
                 48 + self.dataset_arn.len()
@@ -363,23 +293,15 @@ macro_rules! encode_dataset {
                         .sum::<usize>()
             }
             fn encode_into_with(&self, out: &mut Vec<u8>, _seed: Option<u128>) {
-                let mut o = Obj::new(out);
-                o.str(k!("datasetArn"), &self.dataset_arn);
-                o.list(k!($list_json), &self.$list, |out, _, r| {
-                    let mut o = Obj::new(out);
-                    o.str(k!($id_json), &r.$id);
-                    o.opt_props(&r.properties);
-                    o.end();
-                });
-                o.end();
+                write(out, self);
             }
         }
     };
 }
 
-encode_dataset!(PutItemsInput, items, "items", item_id, "itemId");
-encode_dataset!(PutUsersInput, users, "users", user_id, "userId");
-encode_dataset!(PutActionsInput, actions, "actions", action_id, "actionId");
+encode_dataset!(PutItemsInput, items, item_id);
+encode_dataset!(PutUsersInput, users, user_id);
+encode_dataset!(PutActionsInput, actions, action_id);
 
 impl Encode for PutActionInteractionsInput {
     fn size_hint(&self) -> usize {
@@ -400,38 +322,31 @@ impl Encode for PutActionInteractionsInput {
                 .sum::<usize>()
     }
     fn encode_into_with(&self, out: &mut Vec<u8>, seed: Option<u128>) {
-        let mut o = Obj::new(out);
-        o.str(k!("trackingId"), &self.tracking_id);
-        o.list(
-            k!("actionInteractions"),
-            &self.action_interactions,
-            |out, i, a| {
-                let mut o = Obj::new(out);
-                o.str(k!("actionId"), &a.action_id);
-                o.opt_str(k!("userId"), &a.user_id);
-                o.str(k!("sessionId"), &a.session_id);
-                o.time(k!("timestamp"), a.timestamp);
-                o.str(k!("eventType"), &a.event_type);
-                o.event_id(&a.event_id, seed, i);
-                o.opt_str(k!("recommendationId"), &a.recommendation_id);
-                o.opt_str_list(k!("impression"), &a.impression);
-                o.opt_props(&a.properties);
-                o.end();
+        if seed.is_none() {
+            return write(out, self);
+        }
+        write(
+            out,
+            &PutActionInteractionsBody {
+                tracking_id: &self.tracking_id,
+                action_interactions: WithIds {
+                    records: &self.action_interactions,
+                    seed,
+                },
             },
         );
-        o.end();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::UNIX_EPOCH;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn f(v: f32) -> String {
-        let mut o = Vec::new();
-        write_f32(&mut o, v);
-        String::from_utf8(o).unwrap()
+        #[derive(Serialize)]
+        struct W(#[serde(serialize_with = "event_value")] Option<f32>);
+        serde_json::to_string(&W(Some(v))).unwrap()
     }
 
     #[test]
@@ -442,9 +357,11 @@ mod tests {
         assert_eq!(f(-3.25), "-3.25");
         assert_eq!(f(7.0), "7.0");
         assert_eq!(f(1e10), "10000000000.0");
+        assert_eq!(f(1e15), "1000000000000000.0");
         assert_eq!(f(1e20), "1e+20");
         assert_eq!(f(1.5e-5), "1.5e-05");
         assert_eq!(f(0.001), "0.001");
+        assert_eq!(f(0.0001), "0.0001");
         assert_eq!(f(0.1), "0.1");
         assert_eq!(f(123456.7), "123456.7");
         assert_eq!(f(f32::MAX), "3.4028235e+38");
@@ -457,58 +374,71 @@ mod tests {
     }
 
     #[test]
-    fn strings_escape_like_serde_json() {
-        for s in [
-            "plain",
-            "q\"b\\s",
-            "ctl\u{1}\u{1f}\n\r\t\u{8}\u{c}",
-            "ünï ☕ 🙂",
-            "\u{7f}/",
-        ] {
-            let mut o = Vec::new();
-            write_str(&mut o, s);
-            assert_eq!(
-                String::from_utf8(o).unwrap(),
-                serde_json::to_string(s).unwrap()
-            );
+    fn serde_json_and_python_layouts_agree_where_serde_json_writes() {
+        // Powers of ten and neighbours over the range handed to serde_json.
+        let mut v = 1e-4f32;
+        while v < 1e13 {
+            for x in [v, v * 1.5, v * 3.3, -v]
+                .into_iter()
+                .filter(|x| x.abs() < 1e13)
+            {
+                let mut buf = ryu::Buffer::new();
+                assert_eq!(buf.format_finite(x), python_repr(x), "{x}");
+            }
+            v *= 10.0;
         }
     }
 
+    fn t(secs: i64, micros: u32) -> String {
+        #[derive(Serialize)]
+        struct W(#[serde(serialize_with = "epoch_seconds")] SystemTime);
+        let at = if secs >= 0 {
+            UNIX_EPOCH + Duration::from_secs(secs as u64)
+        } else {
+            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+        } + Duration::from_micros(micros as u64);
+        serde_json::to_string(&W(at)).unwrap()
+    }
+
     #[test]
-    fn escapes_found_at_every_offset_of_the_eight_byte_scan() {
-        let specials: Vec<char> = (0u8..0x20)
-            .map(char::from)
-            .chain(['"', '\\', '\u{7f}', 'é', '🙂', '/'])
-            .collect();
-        for len in 0..20 {
-            for pos in 0..len {
-                for &c in &specials {
-                    let mut s: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
-                    s.replace_range(
-                        s.char_indices().nth(pos).map(|(i, _)| i).unwrap()..,
-                        &format!("{c}{}", &"abcdefghijklmnopqrstuvwxyz"[pos + 1..len]),
-                    );
-                    let mut o = Vec::new();
-                    write_str(&mut o, &s);
-                    assert_eq!(
-                        String::from_utf8(o).unwrap(),
-                        serde_json::to_string(&s).unwrap()
-                    );
-                }
-            }
-        }
+    fn timestamps_are_epoch_seconds_with_a_fraction_only_when_needed() {
+        assert_eq!(t(1_795_953_540, 0), "1795953540");
+        assert_eq!(t(1_795_953_540, 500_000), "1795953540.5");
+        assert_eq!(t(1_795_953_540, 123_456), "1795953540.123456");
+        assert_eq!(t(1_795_953_540, 1), "1795953540.000001");
+        assert_eq!(t(0, 0), "0");
+        assert_eq!(t(0, 1), "0.000001");
+        assert_eq!(t(-2, 500_000), "-1.5");
+        assert_eq!(t(-1, 500_000), "-0.5");
+        assert_eq!(t(5_000_000_000, 250_000), "5000000000.25");
+        // Sub-microsecond digits are cut.
+        let at = UNIX_EPOCH + Duration::new(1_795_953_540, 999);
+        #[derive(Serialize)]
+        struct W(#[serde(serialize_with = "epoch_seconds")] SystemTime);
+        assert_eq!(serde_json::to_string(&W(at)).unwrap(), "1795953540");
     }
 
     #[test]
     fn member_order_and_omission() {
         let i = PutEventsInput::new("t", "s").event(Event::new(
             "click",
-            UNIX_EPOCH + std::time::Duration::from_millis(1500),
+            UNIX_EPOCH + Duration::from_millis(1500),
         ));
         let body = String::from_utf8(i.encode()).unwrap();
         assert_eq!(
             body,
             r#"{"trackingId":"t","sessionId":"s","eventList":[{"eventType":"click","sentAt":1.5}]}"#
         );
+    }
+
+    #[test]
+    fn filled_event_ids_match_fill_event_ids() {
+        use crate::Operation;
+        let mut i = PutEventsInput::new("t", "s")
+            .event(Event::new("a", UNIX_EPOCH))
+            .event(Event::new("b", UNIX_EPOCH).event_id("given"));
+        let body = i.encode_with(Some(7));
+        i.fill_event_ids(7);
+        assert_eq!(body, i.encode());
     }
 }

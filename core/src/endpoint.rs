@@ -476,7 +476,8 @@ struct UrlParts {
     base_path: String,
 }
 
-/// Parses `scheme://host[:port][/path]`, with scheme `http` or `https`.
+/// Parses `scheme://host[:port][/path]`, with scheme `http` or `https`:
+/// `http::Uri` splits it, and the parts are then checked.
 ///
 /// The host is a DNS name (labels of letters, digits, `-` and `_`), an IPv4
 /// address or a bracketed IPv6 address. User info, query and fragment are
@@ -493,26 +494,25 @@ fn parse_endpoint_url(url: &str) -> Result<UrlParts, String> {
     if url.bytes().any(|b| b.is_ascii_control() || b == b' ') {
         return Err("it contains whitespace or control characters".to_owned());
     }
-    let Some((scheme, rest)) = url.split_once("://") else {
+    if !url.contains("://") {
         return Err("it has no scheme (expected http:// or https://)".to_owned());
-    };
-    let (scheme, default_port): (&'static str, u16) = if scheme.eq_ignore_ascii_case("https") {
-        ("https", 443)
-    } else if scheme.eq_ignore_ascii_case("http") {
-        ("http", 80)
-    } else {
-        return Err("the scheme must be http or https".to_owned());
-    };
-    if rest.contains('?') {
-        return Err("a query string is not supported in an endpoint".to_owned());
     }
-    if rest.contains('#') {
+    if url.contains('#') {
         return Err("a fragment is not supported in an endpoint".to_owned());
     }
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| e.to_string())?;
+    let (scheme, default_port): (&'static str, u16) = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => ("https", 443),
+        Some(s) if s.eq_ignore_ascii_case("http") => ("http", 80),
+        _ => return Err("the scheme must be http or https".to_owned()),
     };
+    if uri.query().is_some() {
+        return Err("a query string is not supported in an endpoint".to_owned());
+    }
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    let path = uri.path();
     if authority.contains('@') {
         return Err("user info (user:password@) is not supported in an endpoint".to_owned());
     }

@@ -64,7 +64,6 @@ mod encode;
 pub mod endpoint;
 mod error;
 pub mod failure;
-mod jsonscan;
 mod model;
 mod operation;
 pub mod retry;

@@ -31,7 +31,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use serde::de::{self, Deserializer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 const REDACTED: &str = "*** Sensitive Data Redacted ***";
 
@@ -92,6 +92,13 @@ impl From<String> for Properties {
 impl From<&str> for Properties {
     fn from(s: &str) -> Self {
         Properties(s.to_owned())
+    }
+}
+
+/// On the wire `properties` is a string holding the JSON text.
+impl Serialize for Properties {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }
 
@@ -206,6 +213,8 @@ mod timestamp {
         }
     }
 
+    pub(super) use crate::encode::epoch_seconds as serialize;
+
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         d.deserialize_any(V)
     }
@@ -223,7 +232,7 @@ impl<T> fmt::Debug for Sensitive<'_, T> {
 }
 
 /// Contains information about a metric attribution associated with an event.
-#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MetricAttribution {
@@ -243,37 +252,41 @@ impl MetricAttribution {
 
 /// One item interaction event (the `Event` shape). The whole shape is
 /// sensitive: `Debug` shows nothing of it, as in the official SDKs.
-#[derive(Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Event {
     /// An id that lets the service drop duplicates. The client fills one in
     /// before the first attempt when it is missing (see the client's
     /// configuration), so retries never count an event twice.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// The type of event, such as `click` or `purchase` (required).
     pub event_type: String,
     /// The event value (the `EVENT_VALUE` field of the schema); finite.
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::encode::event_value"
+    )]
     pub event_value: Option<f32>,
     /// The item id, for interactions with an item.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
     /// Event-specific data, a JSON object of at most 1024 characters.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<Properties>,
     /// When the event happened, on the client (required).
     #[serde(with = "timestamp")]
     pub sent_at: SystemTime,
     /// The recommendation id that led to the event.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommendation_id: Option<String>,
     /// The item ids shown to the user (1 to 25).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impression: Option<Vec<String>>,
     /// Attribution of the event to a source.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric_attribution: Option<MetricAttribution>,
 }
 
@@ -336,14 +349,14 @@ impl Event {
 }
 
 /// Input of `PutEvents`: up to 10 events of one session.
-#[derive(Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PutEventsInput {
     /// The tracking id of the event tracker (required).
     pub tracking_id: String,
     /// The user the events belong to (sensitive).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// The session id (required).
     pub session_id: String,
@@ -393,7 +406,7 @@ impl PutEventsInput {
 macro_rules! dataset_record {
     ($(#[$doc:meta])* $name:ident, $id:ident, $id_json:literal, $id_doc:literal, $max:literal, $id_sensitive:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         #[non_exhaustive]
         pub struct $name {
@@ -401,7 +414,7 @@ macro_rules! dataset_record {
             #[serde(rename = $id_json)]
             pub $id: String,
             #[doc = concat!("Metadata, a JSON object of at most ", stringify!($max), " characters (sensitive).")]
-            #[serde(default)]
+            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub properties: Option<Properties>,
         }
 
@@ -447,7 +460,7 @@ dataset_record!(
 macro_rules! dataset_input {
     ($(#[$doc:meta])* $name:ident, $list:ident, $list_json:literal, $rec:ident, $one:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Debug, Deserialize, Serialize)]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         #[non_exhaustive]
         pub struct $name {
@@ -491,14 +504,14 @@ dataset_input!(
 );
 
 /// An interaction of a user with an action (the `ActionInteraction` shape).
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ActionInteraction {
     /// The action id (required, sensitive).
     pub action_id: String,
     /// The user id (sensitive).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// The session id (required).
     pub session_id: String,
@@ -509,16 +522,16 @@ pub struct ActionInteraction {
     pub event_type: String,
     /// An id that lets the service drop duplicates; filled in by the client
     /// when missing, like [`Event::event_id`].
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// The recommendation id that led to the interaction.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommendation_id: Option<String>,
     /// The action ids shown to the user (1 to 25, sensitive).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impression: Option<Vec<String>>,
     /// Interaction-specific data, a JSON object of at most 1024 characters.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<Properties>,
 }
 
@@ -586,7 +599,7 @@ impl ActionInteraction {
 }
 
 /// Input of `PutActionInteractions`: up to 10 action interactions.
-#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PutActionInteractionsInput {

@@ -110,7 +110,8 @@ enum Broken<'a> {
     Pattern(&'static str, &'static str),
     Reserved(&'a str),
     NotObject,
-    NotJson(&'static str, usize),
+    /// serde_json's account of what is wrong, with its line and column.
+    NotJson(String),
     NotFinite(f32),
 }
 
@@ -127,7 +128,7 @@ impl Broken<'_> {
                 format!("must not hold the reserved key \"{k}\" (compared case-insensitively)")
             }
             Broken::NotObject => "is not a JSON object".into(),
-            Broken::NotJson(what, at) => format!("is not valid JSON ({what} at character {at})"),
+            Broken::NotJson(e) => format!("is not valid JSON ({e})"),
             Broken::NotFinite(v) => format!("{v} is not a finite number"),
         }
     }
@@ -151,9 +152,7 @@ impl Broken<'_> {
                 "Member must not contain the reserved key \"{k}\" (compared case-insensitively)"
             ),
             Broken::NotObject => "Member must be a JSON object".into(),
-            Broken::NotJson(what, at) => {
-                format!("Member must be valid JSON ({what} at character {at})")
-            }
+            Broken::NotJson(e) => format!("Member must be valid JSON ({e})"),
             Broken::NotFinite(_) => "Member must be a finite number".into(),
         }
     }
@@ -303,19 +302,104 @@ fn check_properties(
     if r.count() != before {
         return Ok(());
     }
-    match crate::jsonscan::scan_object(text, reserved) {
-        Ok(None) => Ok(()),
-        Ok(Some(k)) => r.report(path, Broken::Reserved(k)),
-        Err(crate::jsonscan::ScanError::NotAnObject) => r.report(path, Broken::NotObject),
-        Err(crate::jsonscan::ScanError::Syntax(what, at)) => {
-            r.report(path, Broken::NotJson(what, char_index(text, at) + 1))
-        }
+    match properties::scan(text, reserved) {
+        Ok(properties::Shape::Object(None)) => Ok(()),
+        Ok(properties::Shape::Object(Some(k))) => r.report(path, Broken::Reserved(k)),
+        Ok(properties::Shape::Other) => r.report(path, Broken::NotObject),
+        Err(e) => r.report(path, Broken::NotJson(e.to_string())),
     }
 }
 
-/// The code-point index of a byte offset (for messages that count characters).
-fn char_index(text: &str, byte: usize) -> usize {
-    text.char_indices().take_while(|(i, _)| *i < byte).count()
+/// `properties` read by serde_json: a visitor over the top-level keys (the
+/// values are skipped with `IgnoredAny`), nothing kept.
+mod properties {
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    use super::RESERVED_PROPERTY_KEYS;
+
+    /// What the text holds.
+    pub(super) enum Shape {
+        /// An object, and the first reserved key it has (when checked).
+        Object(Option<&'static str>),
+        /// Valid JSON that is not an object.
+        Other,
+    }
+
+    struct Top {
+        reserved: bool,
+    }
+
+    /// A key, compared with the reserved ones without being kept.
+    struct Key;
+
+    impl<'de> de::DeserializeSeed<'de> for Key {
+        type Value = Option<&'static str>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl Visitor<'_> for Key {
+        type Value = Option<&'static str>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E: de::Error>(self, k: &str) -> Result<Self::Value, E> {
+            Ok(RESERVED_PROPERTY_KEYS
+                .iter()
+                .copied()
+                .find(|r| r.eq_ignore_ascii_case(k)))
+        }
+    }
+
+    impl<'de> Visitor<'de> for Top {
+        type Value = Shape;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+            let mut found = None;
+            while let Some(k) = map.next_key_seed(Key)? {
+                if self.reserved && found.is_none() {
+                    found = k;
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(Shape::Object(found))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Shape::Other)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+            Ok(Shape::Other)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+            Ok(Shape::Other)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+            Ok(Shape::Other)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+            Ok(Shape::Other)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+            Ok(Shape::Other)
+        }
+        fn visit_unit<E>(self) -> Result<Shape, E> {
+            Ok(Shape::Other)
+        }
+    }
+
+    /// Reads `text` as one JSON value; `reserved` checks the top-level keys.
+    pub(super) fn scan(text: &str, reserved: bool) -> Result<Shape, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let shape = de.deserialize_any(Top { reserved })?;
+        de.end()?;
+        Ok(shape)
+    }
 }
 
 fn check_ids(

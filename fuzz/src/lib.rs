@@ -15,7 +15,7 @@
 //!   core's `decode_response` and a `Call` fed up to three such answers.
 //! * [`request`]: what the emulator does with a request body
 //!   (`AnyInput::from_json`, validation, encoding) and with a request's
-//!   signature (`sign::verify_request` on arbitrary requests, and on signed
+//!   signature (`personalize_events_local::verify::verify_request` on arbitrary requests, and on signed
 //!   requests with one part tampered with).
 //! * [`json_lines`]: what a JSON-lines reader (the CLI's) does with each
 //!   line: decoding as any operation's input and as each record shape.
@@ -32,12 +32,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use personalize_events_core::sign::{self, VerifyParams};
 use personalize_events_core::{
     Action, ActionInteraction, AnyInput, ClientConfig, ClientCore, Credentials, Error, Event, Item,
     MetricAttribution, Poll, PutActionInteractionsInput, PutActionsInput, PutEventsInput,
     PutItemsInput, PutUsersInput, User, OPERATIONS, SIGNING_NAME,
 };
+use personalize_events_local::verify::{self, VerifyParams};
 
 // ---------------------------------------------------------------------------
 // The generator
@@ -632,7 +632,7 @@ fn verify(req: &http::Request<Vec<u8>>, now: SystemTime) -> Result<(), String> {
         now,
         max_skew: Duration::from_secs(300),
     };
-    sign::verify_request_with(
+    verify::verify_request_with(
         req,
         |id| (id == credentials().access_key_id()).then(credentials),
         &params,

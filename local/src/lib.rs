@@ -91,6 +91,7 @@ mod fault;
 mod host;
 mod server;
 mod store;
+pub mod verify;
 
 pub use fault::{parse_fault_kinds, parse_fault_script, FaultKind, Phase, ScriptStep};
 pub use host::{check_loopback, parse_host};

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::verify::{self, VerifyParams};
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, DATE};
 use http::{Method, Request, Response, StatusCode};
@@ -18,7 +19,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use personalize_events_core::sign::{self, VerifyParams};
 use personalize_events_core::{
     missing_required_members, service_validation_message, time, uuid_from_seed, AnyInput,
     Credentials, Error, OPERATIONS, SIGNING_NAME,
@@ -807,7 +807,8 @@ fn process(shared: &Shared, req: Request<Bytes>, seq: u64, request_id: &str) -> 
         now: SystemTime::now(),
         max_skew: cfg.max_skew,
     };
-    if let Err(e) = sign::verify_request_with(&req, |ak| cfg.credentials.get(ak).cloned(), &params)
+    if let Err(e) =
+        verify::verify_request_with(&req, |ak| cfg.credentials.get(ak).cloned(), &params)
     {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
         return reject(shared, status, e.code(), e.message(), request_id);

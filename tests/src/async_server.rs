@@ -2,7 +2,7 @@
 //! Tokio's `TcpListener`.
 //!
 //! It verifies the SigV4 signature of every request with
-//! [`personalize_events_core::sign::verify_request`] (access key
+//! [`personalize_events_local::verify::verify_request`] (access key
 //! [`ACCESS_KEY_ID`], secret [`SECRET_ACCESS_KEY`]), records every request,
 //! counts the requests in flight (received in full, not yet answered) and
 //! the most seen at once, and answers from a script or a handler: a status
@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_core::sign::{verify_request, VerifiedRequest, VerifyError};
 use personalize_events_core::Credentials;
+use personalize_events_local::verify::{verify_request, VerifiedRequest, VerifyError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};

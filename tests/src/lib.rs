@@ -9,6 +9,7 @@ mod loopback;
 pub mod model_walk;
 pub mod raw_server;
 pub mod scripted_server;
+pub mod sigv4_expect;
 
 /// The repository's `spec/` folder (service model, endpoint rules, SigV4
 /// suite and conformance vectors; `spec/README.md` says where each came

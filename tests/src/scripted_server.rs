@@ -2,7 +2,7 @@
 //! and threads only.
 //!
 //! It verifies the SigV4 signature of every request with
-//! [`personalize_events_core::sign::verify_request`] (access key
+//! [`personalize_events_local::verify::verify_request`] (access key
 //! [`ACCESS_KEY_ID`], secret [`SECRET_ACCESS_KEY`]), records every request
 //! (headers, body, parsed JSON, signature check, connection), and answers
 //! from a script: a status with headers and body, a dropped connection, or
@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex};
 use crate::loopback::{lock, Acceptor};
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_core::sign::{verify_request, VerifiedRequest, VerifyError};
 use personalize_events_core::Credentials;
+use personalize_events_local::verify::{verify_request, VerifiedRequest, VerifyError};
 
 /// The access key id the server accepts.
 pub const ACCESS_KEY_ID: &str = "AKIDEXAMPLE";

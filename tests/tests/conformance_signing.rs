@@ -1,16 +1,18 @@
-//! Signing conformance: for every `shared/conformance/valid/*.json` vector,
-//! our signer must reproduce botocore's canonical request, string to sign,
-//! signature and `Authorization` header, given the same body bytes, signed
-//! headers, credentials, region and signing time.
+//! Signing conformance: for every `spec/conformance/valid/*.json` vector,
+//! our signer (aws-sigv4 underneath) must reproduce botocore's canonical
+//! request (as aws-sigv4 traces it), string to sign, signature and
+//! `Authorization` header, given the same body bytes, signed headers,
+//! credentials, region and signing time; the emulator's verifier accepts
+//! what we sign.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Request};
-use personalize_events_core::sign::{
-    self, SignOptions, SigningKeyCache, SigningParams, VerifyError,
-};
+use personalize_events_core::sign::{self, SigningCache, SigningParams};
 use personalize_events_core::{time, Credentials};
+use personalize_events_local::verify::{self, VerifyError};
+use personalize_events_tests::sigv4_expect::{self, Scope};
 use serde_json::Value;
 
 const VALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/conformance/valid");
@@ -94,7 +96,7 @@ fn conformance_signing_matches_botocore() {
         "only {} valid vectors",
         vectors.len()
     );
-    let cache = SigningKeyCache::new();
+    let cache = SigningCache::new();
     let mut checked = 0;
     for (id, v) in &vectors {
         let creds = credentials(v);
@@ -129,36 +131,36 @@ fn conformance_signing_matches_botocore() {
         ];
         for exp in cases {
             let req = request_for(v, exp.body);
-            let parts = sign::signature_parts(&req, &params, &SignOptions::default())
-                .unwrap_or_else(|e| panic!("{id} {}: {e}", exp.what));
-            assert_eq!(
-                parts.canonical_request, exp.canonical_request,
-                "{id} {}: canonical request",
-                exp.what
-            );
-            assert_eq!(
-                parts.string_to_sign, exp.string_to_sign,
-                "{id} {}: string to sign",
-                exp.what
-            );
-            assert_eq!(
-                parts.signature, exp.signature,
-                "{id} {}: signature",
-                exp.what
-            );
-            assert_eq!(
-                parts.signed_headers,
-                str_of(signing, &["signed_headers"]),
-                "{id}"
-            );
-            assert_eq!(
-                parts.credential_scope,
-                str_of(signing, &["credential_scope"]),
-                "{id}"
-            );
-
             let mut signed = req.clone();
-            sign::sign_request(&mut signed, &params, &cache).unwrap();
+            let ((), traced) = sigv4_expect::capture(|| {
+                sign::sign_request(&mut signed, &params, &cache).unwrap();
+            });
+            let auth = signed.headers()["authorization"].to_str().unwrap();
+            sigv4_expect::check(
+                &format!("{id} {}", exp.what),
+                &sigv4_expect::Expected {
+                    canonical_request: exp.canonical_request,
+                    string_to_sign: exp.string_to_sign,
+                    signature: exp.signature,
+                },
+                &Scope {
+                    secret: creds.secret_access_key(),
+                    time: t,
+                    region,
+                    service: SERVICE,
+                },
+                &traced,
+                sigv4_expect::signature_of(auth),
+            );
+            assert!(
+                auth.contains(&format!(
+                    "Credential={}/{}, SignedHeaders={},",
+                    creds.access_key_id(),
+                    str_of(signing, &["credential_scope"]),
+                    str_of(signing, &["signed_headers"])
+                )),
+                "{id}: {auth}"
+            );
             assert_eq!(
                 signed.headers()["authorization"],
                 exp.authorization,
@@ -179,7 +181,7 @@ fn conformance_signing_matches_botocore() {
                 "{id}"
             );
             let lookup = |ak: &str| (ak == creds.access_key_id()).then(|| creds.clone());
-            sign::verify_request(&signed, lookup, t, Duration::from_secs(300), SERVICE)
+            verify::verify_request(&signed, lookup, t, Duration::from_secs(300), SERVICE)
                 .unwrap_or_else(|e| panic!("{id} {}: our signed request: {e}", exp.what));
             checked += 1;
         }
@@ -194,7 +196,7 @@ fn conformance_signing_matches_botocore() {
 /// tampered with).
 #[test]
 fn conformance_signing_wire_headers_and_verification() {
-    let cache = SigningKeyCache::new();
+    let cache = SigningCache::new();
     for (id, v) in vectors() {
         let creds = credentials(&v);
         let t = time::parse_rfc3339(str_of(&v, &["input", "signing_time"])).unwrap();
@@ -234,7 +236,7 @@ fn conformance_signing_wire_headers_and_verification() {
 
         let lookup = |ak: &str| (ak == creds.access_key_id()).then(|| creds.clone());
         let skew = Duration::from_secs(300);
-        let ok = sign::verify_request(&sent, lookup, t, skew, SERVICE)
+        let ok = verify::verify_request(&sent, lookup, t, skew, SERVICE)
             .unwrap_or_else(|e| panic!("{id}: botocore's request fails verification: {e}"));
         assert_eq!(ok.region, region);
         assert_eq!(
@@ -245,7 +247,7 @@ fn conformance_signing_wire_headers_and_verification() {
         let mut tampered = sent.clone();
         let last = tampered.body().len() - 2;
         tampered.body_mut()[last] ^= 0x01;
-        let e = sign::verify_request(&tampered, lookup, t, skew, SERVICE).unwrap_err();
+        let e = verify::verify_request(&tampered, lookup, t, skew, SERVICE).unwrap_err();
         assert!(matches!(e, VerifyError::InvalidSignature(_)), "{id}: {e}");
 
         let mut tampered = sent.clone();
@@ -253,7 +255,7 @@ fn conformance_signing_wire_headers_and_verification() {
             "content-type",
             HeaderValue::from_static("application/x-amz-json-1.1"),
         );
-        let e = sign::verify_request(&tampered, lookup, t, skew, SERVICE).unwrap_err();
+        let e = verify::verify_request(&tampered, lookup, t, skew, SERVICE).unwrap_err();
         assert!(matches!(e, VerifyError::InvalidSignature(_)), "{id}: {e}");
 
         let mut tampered = sent.clone();
@@ -261,14 +263,14 @@ fn conformance_signing_wire_headers_and_verification() {
             .headers_mut()
             .insert("user-agent", HeaderValue::from_static("someone-else/1.0"));
         assert!(
-            sign::verify_request(&tampered, lookup, t, skew, SERVICE).is_ok(),
+            verify::verify_request(&tampered, lookup, t, skew, SERVICE).is_ok(),
             "{id}: the user agent is not signed"
         );
 
-        let e = sign::verify_request_with(
+        let e = verify::verify_request_with(
             &sent,
             lookup,
-            &sign::VerifyParams {
+            &verify::VerifyParams {
                 service: SERVICE,
                 region: Some(if region == "us-east-1" {
                     "eu-west-1"

@@ -11,9 +11,9 @@
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use personalize_events_core::sign::{verify_request_with, VerifyParams};
 use personalize_events_core::*;
 use personalize_events_fuzz as fz;
+use personalize_events_local::verify::{verify_request_with, VerifyParams};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 

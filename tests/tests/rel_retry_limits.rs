@@ -24,8 +24,8 @@ use std::time::{Duration, Instant, SystemTime};
 /// first-try success). Written out, not imported: a changed constant fails.
 const QUOTA_INITIAL: u32 = 500;
 const QUOTA_RETRY_COST: u32 = 5;
-use personalize_events_core::sign::{verify_request_with, VerifyParams};
 use personalize_events_core::{time, Error, Timeouts, TransportErrorKind, SIGNING_NAME};
+use personalize_events_local::verify::{verify_request_with, VerifyParams};
 use personalize_events_tests::raw_server::{response, RawReply, RawServer};
 use personalize_events_tests::scripted_server::{self, Reply, ScriptedServer};
 use rel_support::{events, Settings};

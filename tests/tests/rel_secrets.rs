@@ -192,7 +192,7 @@ fn credentials_requests_calls_and_errors_show_no_secret() {
     assert_clean("Call retrying", &format!("{call:?}"));
 
     // Server side: what verification returns does not show the token.
-    let verified = personalize_events_core::sign::verify_request(
+    let verified = personalize_events_local::verify::verify_request(
         &send.request,
         |_| Some(credentials()),
         SystemTime::now(),

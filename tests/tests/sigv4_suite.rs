@@ -1,8 +1,10 @@
 //! The AWS SigV4 test suite (`spec/sigv4-test-suite/v4/`, the CRT
-//! format) against `personalize_events_core::sign`.
+//! format) against `personalize_events_core::sign` (aws-sigv4 underneath)
+//! and the emulator's verifier.
 //!
 //! For every case folder: parse `request.txt` and `context.json`, then check
-//! our canonical request, string to sign and signature against
+//! aws-sigv4's canonical request (as it traces it), string to sign and
+//! signature against
 //! `header-*.txt` (signature in the `Authorization` header) and `query-*.txt`
 //! (presigned), and our `Authorization` header / `X-Amz-Signature` against
 //! `*-signed-request.txt`. Then every signed request (ours, and the suite's
@@ -14,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderName, HeaderValue, Request, Uri};
-use personalize_events_core::sign::{
-    self, SignOptions, SigningKeyCache, SigningParams, VerifyError,
-};
+use personalize_events_core::sign::{self, SignOptions, SigningCache, SigningParams};
 use personalize_events_core::{time, Credentials};
+use personalize_events_local::verify::{self, VerifyError};
+use personalize_events_tests::sigv4_expect::{self, Scope};
 
 const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/sigv4-test-suite/v4");
 
@@ -216,8 +218,8 @@ fn lookup(ctx: &Context) -> impl Fn(&str) -> Option<Credentials> + '_ {
 
 const SKEW: Duration = Duration::from_secs(300);
 
-fn verify(req: &Request<Vec<u8>>, ctx: &Context) -> Result<sign::VerifiedRequest, VerifyError> {
-    sign::verify_request(req, lookup(ctx), ctx.time, SKEW, &ctx.service)
+fn verify(req: &Request<Vec<u8>>, ctx: &Context) -> Result<verify::VerifiedRequest, VerifyError> {
+    verify::verify_request(req, lookup(ctx), ctx.time, SKEW, &ctx.service)
 }
 
 /// `req` verifies, and fails once a body byte or the host header changes.
@@ -265,7 +267,7 @@ fn case_dirs() -> Vec<PathBuf> {
 fn sigv4_suite_canonical_requests_strings_to_sign_and_signatures() {
     let mut checked = Vec::new();
     let mut skipped = Vec::new();
-    let cache = SigningKeyCache::new();
+    let cache = SigningCache::new();
     for dir in case_dirs() {
         let case = dir.file_name().unwrap().to_str().unwrap().to_owned();
         let raw = parse_raw(&std::fs::read(dir.join("request.txt")).unwrap());
@@ -285,29 +287,43 @@ fn sigv4_suite_canonical_requests_strings_to_sign_and_signatures() {
 
         for (prefix, presign) in [("header", false), ("query", true)] {
             let opts = options(&ctx, presign);
-            let parts = sign::signature_parts(&req, &params(&ctx), &opts)
-                .unwrap_or_else(|e| panic!("{case} {prefix}: {e}"));
-            assert_eq!(
-                parts.canonical_request,
-                read(&dir, &format!("{prefix}-canonical-request.txt")),
-                "{case}: {prefix} canonical request"
-            );
-            assert_eq!(
-                parts.string_to_sign,
-                read(&dir, &format!("{prefix}-string-to-sign.txt")),
-                "{case}: {prefix} string to sign"
-            );
-            assert_eq!(
-                parts.signature,
-                read(&dir, &format!("{prefix}-signature.txt")).trim(),
-                "{case}: {prefix} signature"
-            );
-
-            // The signing entry point gives the same signature, placed where
-            // the suite's signed request has it.
+            // The signing entry point gives the suite's canonical request,
+            // string to sign and signature, placed where the suite's signed
+            // request has it.
             let mut signed = req.clone();
-            sign::sign_request_with(&mut signed, &params(&ctx), &opts, &cache)
-                .unwrap_or_else(|e| panic!("{case} {prefix}: {e}"));
+            let ((), traced) = sigv4_expect::capture(|| {
+                sign::sign_request_with(&mut signed, &params(&ctx), &opts, &cache)
+                    .unwrap_or_else(|e| panic!("{case} {prefix}: {e}"));
+            });
+            let got = if presign {
+                signed.uri().query().unwrap_or("").to_owned()
+            } else {
+                signed.headers()["authorization"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            };
+            let (creq, sts, sig) = (
+                read(&dir, &format!("{prefix}-canonical-request.txt")),
+                read(&dir, &format!("{prefix}-string-to-sign.txt")),
+                read(&dir, &format!("{prefix}-signature.txt")),
+            );
+            sigv4_expect::check(
+                &format!("{case} {prefix}"),
+                &sigv4_expect::Expected {
+                    canonical_request: &creq,
+                    string_to_sign: &sts,
+                    signature: sig.trim(),
+                },
+                &Scope {
+                    secret: ctx.credentials.secret_access_key(),
+                    time: ctx.time,
+                    region: &ctx.region,
+                    service: &ctx.service,
+                },
+                &traced,
+                sigv4_expect::signature_of(&got),
+            );
             let expected_raw = parse_raw(
                 &std::fs::read(dir.join(format!("{prefix}-signed-request.txt"))).unwrap(),
             );
@@ -396,7 +412,7 @@ fn sigv4_suite_verify_reports_scope_and_time_errors() {
     assert!(!ok.presigned);
 
     let wrong_service =
-        sign::verify_request(&req, lookup(&ctx), ctx.time, SKEW, "personalize").unwrap_err();
+        verify::verify_request(&req, lookup(&ctx), ctx.time, SKEW, "personalize").unwrap_err();
     assert_eq!(wrong_service.code(), "InvalidSignatureException");
     assert!(
         wrong_service.message().contains("'personalize'"),
@@ -404,7 +420,7 @@ fn sigv4_suite_verify_reports_scope_and_time_errors() {
     );
 
     let late = ctx.time + Duration::from_secs(3600);
-    let e = sign::verify_request(&req, lookup(&ctx), late, SKEW, "service").unwrap_err();
+    let e = verify::verify_request(&req, lookup(&ctx), late, SKEW, "service").unwrap_err();
     assert_eq!(
         e.message(),
         "Signature expired: 20150830T123600Z is now earlier than 20150830T133100Z (20150830T133600Z - 5 min.)"
@@ -415,7 +431,7 @@ fn sigv4_suite_verify_reports_scope_and_time_errors() {
     let e = verify(&no_token, &ctx).unwrap_err();
     assert_eq!(e.code(), "UnrecognizedClientException");
 
-    let unknown = sign::verify_request(&req, |_| None, ctx.time, SKEW, "service").unwrap_err();
+    let unknown = verify::verify_request(&req, |_| None, ctx.time, SKEW, "service").unwrap_err();
     assert_eq!(unknown.code(), "UnrecognizedClientException");
 
     let mut garbled = req.clone();

@@ -1,7 +1,10 @@
 //! One table from one run: per-call time, allocations and bytes allocated of
-//! our encode+sign and whole in-memory call, the floor (serde_json + two
-//! SHA-256 + one HMAC), and — built with `--features official-sdk` — the
-//! official `aws-sdk-personalizeevents` through its in-memory HTTP client.
+//! our encode+sign and whole in-memory call for PutEvents(10), PutEvents(1)
+//! and PutItems(10 x 1 KB); the physical floor (serde_json + two SHA-256 +
+//! one HMAC with a cached key); the design's floor (`serde_json::to_vec` of
+//! the same document + `aws_sigv4::http_request::sign` on the same request);
+//! and — built with `--features official-sdk` — the official
+//! `aws-sdk-personalizeevents` through its in-memory HTTP client.
 //!
 //! ```sh
 //! cargo run --release -p personalize-events-benches --bin compare -- --quick
@@ -112,25 +115,25 @@ fn fmt_time(n: f64) -> String {
     }
 }
 
-fn row(name: &str, ours: &Measure, other: Option<(&str, &Measure)>) {
-    match other {
-        Some((label, o)) => println!(
-            "| {name} | {} | {:.0} | {:.0} | {label}: {} | {:.0} | {:.0} | {:.2}x |",
-            fmt_time(ours.nanos),
-            ours.allocs,
-            ours.bytes,
-            fmt_time(o.nanos),
-            o.allocs,
-            o.bytes,
-            o.nanos / ours.nanos,
-        ),
-        None => println!(
-            "| {name} | {} | {:.0} | {:.0} | | | | |",
-            fmt_time(ours.nanos),
-            ours.allocs,
-            ours.bytes
-        ),
-    }
+fn cell(label: &str, m: &Measure, ours: &Measure) -> String {
+    format!(
+        "{label}: {} / {:.0} allocs / {:.2}x",
+        fmt_time(m.nanos),
+        m.allocs,
+        ours.nanos / m.nanos
+    )
+}
+
+/// One row: ours, then each comparison as "time / allocations / ours ÷ it".
+fn row(name: &str, ours: &Measure, others: &[(&str, &Measure)]) {
+    let cols: Vec<String> = others.iter().map(|(l, m)| cell(l, m, ours)).collect();
+    println!(
+        "| {name} | {} | {:.0} | {:.0} | {} |",
+        fmt_time(ours.nanos),
+        ours.allocs,
+        ours.bytes,
+        cols.join(" | ")
+    );
 }
 
 fn main() {
@@ -155,23 +158,54 @@ fn main() {
         cpu_model()
     );
     println!();
-    println!("| measurement | ours time | ours allocs | ours bytes | compared with | its allocs | its bytes | its time / ours |");
-    println!("|---|---|---|---|---|---|---|---|");
-
-    let floor10 = measure(budget, || (), |_| floor::put_events_floor(&ev10));
-    let ours10 = measure(budget, || ev10.clone(), |i| ours_encode_sign(&core, i));
-    row(
-        "encode+sign PutEvents(10)",
-        &ours10,
-        Some(("floor", &floor10)),
+    println!(
+        "Columns after ours: time / allocations / ours ÷ theirs (below 1 is faster than them)."
     );
-    let floor1 = measure(budget, || (), |_| floor::put_events_floor(&ev1));
-    let ours1 = measure(budget, || ev1.clone(), |i| ours_encode_sign(&core, i));
-    row("encode+sign PutEvents(1)", &ours1, Some(("floor", &floor1)));
-    let ours_items = measure(budget, || items10.clone(), |i| ours_encode_sign(&core, i));
-    row("encode+sign PutItems(10 x 1 KB)", &ours_items, None);
+    println!("physical floor = serde_json::to_vec + SHA-256 x2 + one HMAC with a cached key;");
+    println!(
+        "design floor = serde_json::to_vec + aws_sigv4::http_request::sign on the same request."
+    );
+    println!();
+    println!("| measurement | ours time | ours allocs | ours bytes | physical floor | design floor | official SDK |");
+    println!("|---|---|---|---|---|---|---|");
+
+    let mut ratios = Vec::new();
+    {
+        let phys = measure(budget, || (), |_| floor::put_events_floor(&ev10));
+        let design = measure(budget, || (), |_| floor::put_events_design_floor(&ev10));
+        let ours = measure(budget, || ev10.clone(), |i| ours_encode_sign(&core, i));
+        row(
+            "encode+sign PutEvents(10)",
+            &ours,
+            &[("physical", &phys), ("design", &design)],
+        );
+        ratios.push(("PutEvents(10)", ours.nanos / design.nanos));
+    }
+    {
+        let phys = measure(budget, || (), |_| floor::put_events_floor(&ev1));
+        let design = measure(budget, || (), |_| floor::put_events_design_floor(&ev1));
+        let ours = measure(budget, || ev1.clone(), |i| ours_encode_sign(&core, i));
+        row(
+            "encode+sign PutEvents(1)",
+            &ours,
+            &[("physical", &phys), ("design", &design)],
+        );
+        ratios.push(("PutEvents(1)", ours.nanos / design.nanos));
+    }
+    {
+        let phys = measure(budget, || (), |_| floor::put_items_floor(&items10));
+        let design = measure(budget, || (), |_| floor::put_items_design_floor(&items10));
+        let ours = measure(budget, || items10.clone(), |i| ours_encode_sign(&core, i));
+        row(
+            "encode+sign PutItems(10 x 1 KB)",
+            &ours,
+            &[("physical", &phys), ("design", &design)],
+        );
+        ratios.push(("PutItems(10 x 1 KB)", ours.nanos / design.nanos));
+    }
 
     let whole10 = measure(budget, || ev10.clone(), |i| ours_whole_call(&core, i));
+    let whole1 = measure(budget, || ev1.clone(), |i| ours_whole_call(&core, i));
     #[cfg(feature = "official-sdk")]
     {
         let official = official::Official::new();
@@ -180,37 +214,41 @@ fn main() {
             || std::cell::Cell::new(Some(official::events(10))),
             |i| official.put_events(i.take().unwrap_or_default()),
         );
-        row(
-            "whole call PutEvents(10), in-memory HTTP",
-            &whole10,
-            Some(("official SDK", &off10)),
+        println!(
+            "| whole call PutEvents(10), in-memory HTTP | {} | {:.0} | {:.0} | | | {} |",
+            fmt_time(whole10.nanos),
+            whole10.allocs,
+            whole10.bytes,
+            cell("official", &off10, &whole10)
         );
-        let whole1 = measure(budget, || ev1.clone(), |i| ours_whole_call(&core, i));
         let off1 = measure(
             budget,
             || std::cell::Cell::new(Some(official::events(1))),
             |i| official.put_events(i.take().unwrap_or_default()),
         );
-        row(
-            "whole call PutEvents(1), in-memory HTTP",
-            &whole1,
-            Some(("official SDK", &off1)),
+        println!(
+            "| whole call PutEvents(1), in-memory HTTP | {} | {:.0} | {:.0} | | | {} |",
+            fmt_time(whole1.nanos),
+            whole1.allocs,
+            whole1.bytes,
+            cell("official", &off1, &whole1)
         );
         println!();
         println!(
-            "encode+sign PutEvents(10): ours / floor = {:.2}; official whole call / ours whole call = {:.1}x",
-            ours10.nanos / floor10.nanos,
-            off10.nanos / whole10.nanos
+            "whole call PutEvents(10): official / ours = {:.1}x faster, allocations ours / official = {:.2}",
+            off10.nanos / whole10.nanos,
+            whole10.allocs / off10.allocs
         );
     }
     #[cfg(not(feature = "official-sdk"))]
     {
-        row("whole call PutEvents(10), in-memory HTTP", &whole10, None);
+        row("whole call PutEvents(10), in-memory HTTP", &whole10, &[]);
+        row("whole call PutEvents(1), in-memory HTTP", &whole1, &[]);
         println!();
-        println!(
-            "encode+sign PutEvents(10): ours / floor = {:.2} (build with --features official-sdk for the official SDK's column)",
-            ours10.nanos / floor10.nanos
-        );
+        println!("(build with --features official-sdk for the official SDK's column)");
+    }
+    for (name, r) in ratios {
+        println!("encode+sign {name}: ours / design floor = {r:.2}");
     }
 }
 

@@ -1596,7 +1596,7 @@ impl Job {
                         crate::sign::sign_request(
                             &mut req,
                             &params,
-                            &crate::sign::SigningKeyCache::new(),
+                            &crate::sign::SigningCache::new(),
                         )
                         .map_err(|e| format!("cannot sign AssumeRole: {e}"))?;
                         Ok(req)

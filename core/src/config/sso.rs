@@ -41,8 +41,9 @@ const REFRESH_WINDOW: Duration = Duration::from_secs(300);
 
 /// The SHA-1 hex digest that names a cache file.
 fn sha1_hex(text: &str) -> String {
-    let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, text.as_bytes());
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    use sha1::Digest;
+    let d = sha1::Sha1::digest(text.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The cache file of a session name (or of a legacy start URL).

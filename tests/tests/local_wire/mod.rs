@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderValue, Method, Request};
 use personalize_events_core::endpoint::{self, EndpointParams};
-use personalize_events_core::sign::{self, SigningKeyCache, SigningParams};
+use personalize_events_core::sign::{self, SigningCache, SigningParams};
 use personalize_events_core::{ClientConfig, ClientCore, Credentials, Operation, Poll};
 use serde_json::Value;
 
@@ -78,7 +78,7 @@ pub fn sign_raw_with(
         service,
         time: wall,
     };
-    sign::sign_request(&mut req, &params, &SigningKeyCache::new()).expect("sign");
+    sign::sign_request(&mut req, &params, &SigningCache::new()).expect("sign");
     req
 }
 
