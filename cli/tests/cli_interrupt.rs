@@ -28,7 +28,8 @@ fn ctrl_c_keeps_every_record_read() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // A hang guard only: the wait ends as soon as the requests arrive.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while server.stats().requests < 2 {
         assert!(Instant::now() < deadline, "no request arrived");
         std::thread::sleep(Duration::from_millis(20));
@@ -42,7 +43,8 @@ fn ctrl_c_keeps_every_record_read() {
     let mut stdout = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
     let status = child.wait().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(20));
+    // It ended on the interrupt; 60 s is a hang guard, not a measure.
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(status.code(), Some(1));
 
     let s: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();

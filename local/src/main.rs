@@ -321,7 +321,8 @@ mod tests {
         let started = std::time::Instant::now();
         let mut out = Vec::new();
         rt.block_on(run(*b, &mut out)).unwrap();
-        assert!(started.elapsed() < Duration::from_secs(10));
+        // It stopped by itself; 60 s is a hang guard, not a measure.
+        assert!(started.elapsed() < Duration::from_secs(60));
         let out = String::from_utf8(out).unwrap();
         assert!(
             out.starts_with("personalize-events-local listening on http://127.0.0.1:"),

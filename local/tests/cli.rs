@@ -92,7 +92,8 @@ fn serves_until_max_requests_then_prints_a_summary() {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        if started.elapsed() > Duration::from_secs(20) {
+        // A hang guard only: the loop ends as soon as the binary exits.
+        if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             panic!("the binary did not stop after --max-requests");
         }

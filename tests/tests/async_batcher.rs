@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use personalize_events_hyper::{
     BatchReport, BatcherConfig, Client, Error, Event, Item, Record, RetryConfig,
@@ -198,31 +198,45 @@ async fn one_bad_record_fails_alone() {
     assert_eq!(sent["eventList"].as_array().unwrap().len(), 9);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// Keeps a timer due within a millisecond: a paused clock then never jumps
+/// past a pending timeout (an attempt's) while loopback IO is on its way,
+/// only a millisecond at a time.
+fn tick() -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+}
+
+// The paused clock counts the linger; the server is on loopback in the
+// same runtime.
+#[tokio::test(start_paused = true)]
 async fn a_partial_group_goes_out_after_linger() {
+    const LINGER: Duration = Duration::from_millis(150);
     let server = AsyncServer::start(vec![]).await;
-    let batcher =
-        client(&server.url()).batcher(BatcherConfig::default().linger(Duration::from_millis(150)));
+    let batcher = client(&server.url()).batcher(BatcherConfig::default().linger(LINGER));
     // The batcher idles first: the linger counts from the record's arrival.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let put_at = Instant::now();
+    let put_at = tokio::time::Instant::now();
     batcher
         .put(Record::event("t", "s", None, event("only".into(), "g")))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    let ticker = tick();
+    tokio::time::sleep_until(put_at + LINGER - Duration::from_millis(1)).await;
     assert_eq!(server.request_count(), 0, "the group lingers");
-    for _ in 0..200 {
+    for _ in 0..2000 {
         if server.request_count() == 1 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     assert_eq!(server.request_count(), 1, "sent without a flush");
-    let waited = server.requests()[0].received_at - put_at;
-    assert!(waited >= Duration::from_millis(140), "{waited:?}");
+    assert!(put_at.elapsed() >= LINGER, "{:?}", put_at.elapsed());
     let report = batcher.close().await.unwrap();
     assert_eq!((report.records_sent, report.calls_made), (1, 1));
+    ticker.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,7 +265,9 @@ async fn a_full_buffer_holds_producers_back() {
     producer.abort();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// The paused clock paces the calls; the server is on loopback in the same
+// runtime, and a ticker keeps the clock from jumping to a pending timeout.
+#[tokio::test(start_paused = true)]
 async fn the_rate_limit_paces_calls() {
     let server = AsyncServer::start(vec![]).await;
     // A long linger: only full calls go out, however slow the producer.
@@ -260,7 +276,8 @@ async fn the_rate_limit_paces_calls() {
             .rate_limit(100.0)
             .linger(Duration::from_secs(10)),
     );
-    let started = Instant::now();
+    let ticker = tick();
+    let started = tokio::time::Instant::now();
     for i in 0..400 {
         batcher
             .put(Record::event("t", "s", None, event(format!("e{i}"), "g")))
@@ -269,8 +286,11 @@ async fn the_rate_limit_paces_calls() {
     }
     let report = batcher.close().await.unwrap();
     let elapsed = started.elapsed();
+    ticker.abort();
     assert_eq!(report.calls_made, 40);
-    // 10 calls at once (a tenth of a second's worth), then 100 per second.
+    assert_eq!(server.request_count(), 40);
+    // 10 calls at once (a tenth of a second's worth), then 100 per second:
+    // on the paused clock, only the limiter's waits count.
     assert!(elapsed >= Duration::from_millis(280), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
