@@ -222,6 +222,28 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// Copies a refused record's raw text (written by `copy`) to the failed
+    /// file with its reason, or consumes it when there is no failed file.
+    fn keep_raw(
+        &self,
+        copy: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+        line: u64,
+        message: &str,
+    ) {
+        match &self.failed {
+            Some(f) => f.write_with(
+                copy,
+                Reason {
+                    line: Some(line),
+                    message,
+                },
+            ),
+            None => {
+                let _ = copy(&mut io::sink());
+            }
+        }
+    }
+
     /// Sends; false when the receiver is gone.
     fn send(&self, p: Parsed) -> bool {
         self.tx.send(p).is_ok()
@@ -315,18 +337,7 @@ impl Ctx {
             }
         };
         let message = format!("longer than {} MiB: not a record", MAX_LINE >> 20);
-        match &self.failed {
-            Some(f) => f.write_with(
-                &mut copy,
-                Reason {
-                    line: Some(line),
-                    message: &message,
-                },
-            ),
-            None => {
-                let _ = copy(&mut io::sink());
-            }
-        }
+        self.keep_raw(&mut copy, line, &message);
         let reported = self.send(Parsed::Invalid {
             line,
             message,
@@ -433,18 +444,7 @@ impl Ctx {
                         w.write_all(&head)?;
                         rows.copy_rest_of_line(w)
                     };
-                    match &self.failed {
-                        Some(f) => f.write_with(
-                            &mut copy,
-                            Reason {
-                                line: Some(line),
-                                message: &message,
-                            },
-                        ),
-                        None => {
-                            let _ = copy(&mut io::sink());
-                        }
-                    }
+                    self.keep_raw(&mut copy, line, &message);
                     Parsed::Invalid {
                         line,
                         message,
