@@ -8,15 +8,15 @@
 
 use std::fmt;
 use std::io::Read;
-use std::net::IpAddr;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use personalize_events_core::config::{
-    chain_steps_exhausted, refresh_wait_expired, CacheLookup, ChainSettings, ChainStep,
-    ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain, ProcessOutput,
-    RefreshOutcome, MAX_CHAIN_STEPS,
+    chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
+    ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
+    ProcessOutput, ProxySettings, RefreshOutcome, TrustSettings, MAX_CHAIN_STEPS,
 };
 use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
 
@@ -98,9 +98,9 @@ impl DefaultCredentialsChain {
     /// A chain with these settings and this cache (from the client builder).
     pub(crate) fn from_prepared(p: PreparedChain) -> Self {
         DefaultCredentialsChain {
+            io: ChainIo::new(&p.settings),
             settings: p.settings,
             cache: p.cache,
-            io: ChainIo::new(),
         }
     }
 
@@ -244,35 +244,61 @@ fn log_resolved(result: Result<Credentials, Error>) -> Result<Credentials, Error
 }
 
 /// The HTTP side of the chain: ureq agents that report any status as a
-/// response. Instance metadata and container endpoints (link-local or
-/// loopback addresses) are reached directly, STS through the environment's
-/// proxy if any.
+/// response, with the client's trust and proxies (the chain's settings).
+/// Instance metadata and container endpoints (loopback, link-local) are
+/// reached directly, STS and the SSO portal through the proxy for https if
+/// any. Made at the first request, so that a chain that never sends one
+/// (keys in the environment) never loads the trust store.
 #[derive(Clone)]
 struct ChainIo {
+    agents: Arc<OnceLock<Result<Agents, String>>>,
+    proxy: ProxySettings,
+    trust: TrustSettings,
+}
+
+struct Agents {
     direct: ureq::Agent,
     proxied: ureq::Agent,
 }
 
 impl ChainIo {
-    fn new() -> Self {
-        let agent = |proxy: bool| {
-            let mut b = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .https_only(false)
-                .max_redirects(0)
-                .max_redirects_will_error(false)
-                .user_agent(USER_AGENT_VALUE)
-                .max_idle_connections(4)
-                .max_idle_connections_per_host(1);
-            if !proxy {
-                b = b.proxy(None);
-            }
-            ureq::Agent::new_with_config(b.build())
-        };
+    fn new(settings: &ChainSettings) -> Self {
         ChainIo {
-            direct: agent(false),
-            proxied: agent(true),
+            agents: Arc::new(OnceLock::new()),
+            proxy: settings.proxy_settings().clone(),
+            trust: settings.trust_settings().clone(),
         }
+    }
+
+    fn agents(&self) -> Result<&Agents, Error> {
+        let made = self.agents.get_or_init(|| {
+            let roots = crate::network::root_certs(&self.trust).map_err(|e| e.to_string())?;
+            let proxy =
+                crate::network::ureq_proxy(&self.proxy, "https").map_err(|e| e.to_string())?;
+            let agent = |proxy: Option<ureq::Proxy>| {
+                let tls = ureq::tls::TlsConfig::builder()
+                    .root_certs(roots.clone())
+                    .build();
+                let config = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .https_only(false)
+                    .max_redirects(0)
+                    .max_redirects_will_error(false)
+                    .user_agent(USER_AGENT_VALUE)
+                    .max_idle_connections(4)
+                    .max_idle_connections_per_host(1)
+                    .proxy(proxy)
+                    .tls_config(tls)
+                    .build();
+                ureq::Agent::new_with_config(config)
+            };
+            Ok(Agents {
+                direct: agent(None),
+                proxied: agent(proxy),
+            })
+        });
+        made.as_ref()
+            .map_err(|e| Error::transport(TransportErrorKind::Other, e.clone()))
     }
 
     fn send(
@@ -280,10 +306,11 @@ impl ChainIo {
         request: http::Request<Vec<u8>>,
         timeout: Duration,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let agent = if is_local(request.uri()) {
-            &self.direct
+        let agents = self.agents()?;
+        let agent = if is_local_endpoint(request.uri()) {
+            &agents.direct
         } else {
-            &self.proxied
+            &agents.proxied
         };
         let request = agent
             .configure_request(request)
@@ -294,28 +321,6 @@ impl ChainIo {
         let (parts, body) = response.into_parts();
         let bytes = crate::transport::read_limited(body.into_reader(), MAX_ANSWER)?;
         Ok(http::Response::from_parts(parts, bytes))
-    }
-}
-
-/// Whether the URI's host is a loopback or link-local address (instance
-/// metadata, container endpoints), never sent through a proxy.
-fn is_local(uri: &http::Uri) -> bool {
-    let Some(host) = uri.host() else { return false };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    match host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-    {
-        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local(),
-        Ok(IpAddr::V6(ip)) => {
-            ip.is_loopback()
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-                || ip.segments()[..2] == [0xfd00, 0x0ec2]
-        }
-        Err(_) => false,
     }
 }
 
@@ -412,22 +417,6 @@ fn shell(command: &str) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn local_hosts_skip_the_proxy() {
-        for (u, local) in [
-            ("http://169.254.169.254/latest/api/token", true),
-            ("http://169.254.170.2/v2/credentials/x", true),
-            ("http://[fd00:ec2::254]/latest", true),
-            ("http://127.0.0.1:9/", true),
-            ("http://localhost:9/", true),
-            ("http://[::1]:9/", true),
-            ("https://sts.us-east-1.amazonaws.com/", false),
-            ("https://10.0.0.1/", false),
-        ] {
-            assert_eq!(is_local(&u.parse().unwrap()), local, "{u}");
-        }
-    }
 
     #[cfg(unix)]
     #[test]

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::future::Future;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -20,15 +20,16 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::config::{
-    chain_steps_exhausted, refresh_wait_expired, CacheLookup, ChainSettings, ChainStep,
-    ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain, ProcessOutput,
-    RefreshOutcome, RefreshTicket, MAX_CHAIN_STEPS,
+    chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
+    ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
+    ProcessOutput, ProxySettings, RefreshOutcome, RefreshTicket, TrustSettings, MAX_CHAIN_STEPS,
 };
 use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use tokio::sync::Notify;
 
 use crate::credentials::{ProvideCredentials, ProvideCredentialsFuture};
 use crate::error_map;
+use crate::proxy::ProxyConnector;
 
 /// The largest answer read from a credentials endpoint or STS.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -200,8 +201,8 @@ impl DefaultCredentialsChain {
     pub(crate) fn from_prepared(p: PreparedChain) -> Self {
         DefaultCredentialsChain {
             flight: Arc::new(SingleFlight::new(p.cache, p.settings.wait())),
+            http: ChainHttp::new(&p.settings),
             settings: p.settings,
-            http: ChainHttp::new(),
         }
     }
 
@@ -306,33 +307,60 @@ impl ProvideCredentials for DefaultCredentialsChain {
     }
 }
 
-/// The HTTP side of the chain: a hyper client (http for instance metadata
-/// and container endpoints, https for STS) keeping no idle connection.
+/// The HTTP side of the chain: hyper clients keeping no idle connection,
+/// with the client's trust and proxies (the chain's settings). Instance
+/// metadata and container endpoints (loopback, link-local) are reached
+/// directly, STS and the SSO portal through the proxy for https if any.
+/// Made at the first request, so that a chain that never sends one (keys
+/// in the environment) never loads the trust store.
 #[derive(Clone)]
 struct ChainHttp {
-    client: Result<
-        hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-        String,
-    >,
+    clients: Arc<OnceLock<Result<ChainClients, String>>>,
+    proxy: ProxySettings,
+    trust: TrustSettings,
+}
+
+type HyperClient = hyper_util::client::legacy::Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
+
+struct ChainClients {
+    direct: HyperClient,
+    proxied: HyperClient,
 }
 
 impl ChainHttp {
-    fn new() -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        let client = HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map(|b| {
-                let https = b.https_or_http().enable_http1().wrap_connector(http);
+    fn new(settings: &ChainSettings) -> Self {
+        ChainHttp {
+            clients: Arc::new(OnceLock::new()),
+            proxy: settings.proxy_settings().clone(),
+            trust: settings.trust_settings().clone(),
+        }
+    }
+
+    fn clients(&self) -> Result<&ChainClients, Error> {
+        let made = self.clients.get_or_init(|| {
+            let tls = crate::tls::client_config(&self.trust).map_err(|e| e.to_string())?;
+            let client = |proxy: &ProxySettings| {
+                let mut http = HttpConnector::new();
+                http.enforce_http(false);
+                http.set_nodelay(true);
+                let connector = HttpsConnectorBuilder::new()
+                    .with_tls_config(tls.clone())
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(ProxyConnector::new(http, proxy));
                 hyper_util::client::legacy::Client::builder(TokioExecutor::new())
                     .pool_timer(TokioTimer::new())
                     .timer(TokioTimer::new())
                     .pool_max_idle_per_host(0)
-                    .build(https)
+                    .build(connector)
+            };
+            Ok(ChainClients {
+                direct: client(&ProxySettings::none()),
+                proxied: client(&self.proxy),
             })
-            .map_err(|e| format!("TLS configuration: {e}"));
-        ChainHttp { client }
+        });
+        made.as_ref()
+            .map_err(|e| Error::transport(TransportErrorKind::Other, e.clone()))
     }
 
     async fn send(
@@ -340,10 +368,12 @@ impl ChainHttp {
         request: http::Request<Vec<u8>>,
         timeout: Duration,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let client = self
-            .client
-            .as_ref()
-            .map_err(|e| Error::transport(TransportErrorKind::Other, e.clone()))?;
+        let clients = self.clients()?;
+        let client = if is_local_endpoint(request.uri()) {
+            &clients.direct
+        } else {
+            &clients.proxied
+        };
         let request = request.map(|b| Full::new(Bytes::from(b)));
         let exchange = async {
             let response = client

@@ -10,8 +10,8 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::config::{
-    load_trust_roots, BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader,
-    CredentialsSource, Environment, ProxySettings, TrustRoots, TrustSettings,
+    BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
+    ProxySettings, TrustSettings,
 };
 use personalize_events_core::failure::Failure;
 use personalize_events_core::{
@@ -592,27 +592,7 @@ impl ClientBuilder {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(core.config().timeouts.connect));
-        let provider = rustls::crypto::ring::default_provider();
-        let tls = match load_trust_roots(&trust, |p| std::fs::read(p), system_roots)? {
-            TrustRoots::Certificates { der, source } => {
-                let mut roots = rustls::RootCertStore::empty();
-                let (added, _) = roots.add_parsable_certificates(
-                    der.into_iter().map(rustls::pki_types::CertificateDer::from),
-                );
-                if added == 0 {
-                    return Err(Error::Config(format!("{source}: no usable certificate")));
-                }
-                let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?
-                    .with_root_certificates(roots)
-                    .with_no_client_auth();
-                HttpsConnectorBuilder::new().with_tls_config(config)
-            }
-            _ => HttpsConnectorBuilder::new()
-                .with_provider_and_webpki_roots(provider)
-                .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?,
-        };
+        let tls = HttpsConnectorBuilder::new().with_tls_config(crate::tls::client_config(&trust)?);
         let tls = if core.config().endpoint.scheme() == "http" {
             tls.https_or_http()
         } else {
@@ -658,19 +638,6 @@ struct Parts {
     idle: Duration,
     proxy: ProxySettings,
     trust: TrustSettings,
-}
-
-/// The operating system's trust store, as DER certificates (empty when it
-/// cannot be read; the caller then falls back to the bundled roots).
-fn system_roots() -> Vec<Vec<u8>> {
-    let found = rustls_native_certs::load_native_certs();
-    for e in &found.errors {
-        tracing::debug!(error = %e, "reading the system trust store");
-    }
-    if found.certs.is_empty() {
-        tracing::warn!("no certificate in the system trust store: using the bundled Mozilla roots");
-    }
-    found.certs.into_iter().map(|c| c.to_vec()).collect()
 }
 
 #[cfg(test)]

@@ -105,6 +105,7 @@ mod credentials;
 pub mod error_map;
 mod proxy;
 mod rng;
+mod tls;
 
 #[cfg(feature = "aws-config-adapter")]
 pub use aws_adapter::AwsSdkCredentials;

@@ -11,7 +11,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{ChainStep, ChainTimeouts, CredentialsCache, CredentialsChain, Environment};
+use super::{
+    ChainStep, ChainTimeouts, CredentialsCache, CredentialsChain, Environment, ProxySettings,
+    TrustSettings,
+};
 use crate::Error;
 
 /// The most steps one resolution of the chain may take (a guard, far above
@@ -30,6 +33,8 @@ pub struct ChainSettings {
     region: Option<String>,
     timeouts: ChainTimeouts,
     wait: Duration,
+    /// The proxies and the trust of the chain's own requests.
+    network: Arc<(ProxySettings, TrustSettings)>,
 }
 
 impl fmt::Debug for ChainSettings {
@@ -40,6 +45,8 @@ impl fmt::Debug for ChainSettings {
             .field("region", &self.region)
             .field("timeouts", &self.timeouts)
             .field("wait", &self.wait)
+            .field("proxy", &self.network.0)
+            .field("trust", &self.network.1)
             .finish()
     }
 }
@@ -50,15 +57,45 @@ impl ChainSettings {
     pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
     /// Settings over an environment snapshot, with the default profile
-    /// choice, region, step timeouts and wait.
+    /// choice, region, step timeouts and wait, and the environment's
+    /// network settings: its proxy variables, and `AWS_CA_BUNDLE` (else the
+    /// system's trust store) for the chain's own https requests (STS, the
+    /// SSO portal).
     pub fn new(env: Environment) -> Self {
+        let trust = env
+            .get("AWS_CA_BUNDLE")
+            .filter(|p| !p.trim().is_empty())
+            .map_or(TrustSettings::System, |p| {
+                TrustSettings::Bundle(env.expand_home(p))
+            });
         ChainSettings {
+            network: Arc::new((ProxySettings::from_env(&env), trust)),
             env: Arc::new(env),
             profile: None,
             region: None,
             timeouts: ChainTimeouts::default(),
             wait: Self::DEFAULT_WAIT,
         }
+    }
+
+    /// The proxies and the trust of the chain's own requests, as the
+    /// client's (a client builder passes its resolved ones: code, the
+    /// environment, the profile's `ca_bundle`). Instance metadata and
+    /// container endpoints are always reached directly
+    /// ([`is_local_endpoint`](super::is_local_endpoint)).
+    pub fn network(mut self, proxy: ProxySettings, trust: TrustSettings) -> Self {
+        self.network = Arc::new((proxy, trust));
+        self
+    }
+
+    /// The proxies set with [`network`](Self::network).
+    pub fn proxy_settings(&self) -> &ProxySettings {
+        &self.network.0
+    }
+
+    /// Whom the chain's TLS trusts, set with [`network`](Self::network).
+    pub fn trust_settings(&self) -> &TrustSettings {
+        &self.network.1
     }
 
     /// Reads this profile instead of `AWS_PROFILE` / `default` (a blank name
@@ -180,6 +217,26 @@ mod tests {
     }
 
     #[test]
+    fn network_from_the_environment_unless_given() {
+        let s = ChainSettings::new(Environment::from_vars([
+            ("HOME", "/home/u"),
+            ("AWS_CA_BUNDLE", "~/corp.pem"),
+            ("HTTPS_PROXY", "http://proxy.corp:3128"),
+        ]));
+        assert_eq!(
+            s.trust_settings(),
+            &TrustSettings::Bundle("/home/u/corp.pem".into())
+        );
+        assert_eq!(
+            s.proxy_settings().for_scheme("https"),
+            Some("http://proxy.corp:3128")
+        );
+        let s = s.network(ProxySettings::none(), TrustSettings::WebPki);
+        assert!(s.proxy_settings().is_direct());
+        assert_eq!(s.trust_settings(), &TrustSettings::WebPki);
+    }
+
+    #[test]
     fn setters_ignore_blank_values_and_debug_hides_values() {
         let s = ChainSettings::new(Environment::from_vars([(
             "AWS_SECRET_ACCESS_KEY",
@@ -191,6 +248,7 @@ mod tests {
         assert_eq!(s.profile, None);
         assert_eq!(s.region, None);
         assert_eq!(s.wait(), Duration::from_millis(7));
+        assert_eq!(s.trust_settings(), &TrustSettings::System);
         let d = format!("{s:?}");
         assert!(
             !d.contains("hidden") && d.contains("AWS_SECRET_ACCESS_KEY"),

@@ -59,7 +59,8 @@ pub use chain_settings::{
     chain_steps_exhausted, refresh_wait_expired, ChainSettings, PreparedChain, MAX_CHAIN_STEPS,
 };
 pub use network::{
-    display_url, load_trust_roots, parse_ca_bundle, ProxySettings, TrustRoots, TrustSettings,
+    display_url, is_local_endpoint, load_trust_roots, parse_ca_bundle, ProxySettings, TrustRoots,
+    TrustSettings,
 };
 pub use resolve::{ConfigLoader, ConfigOverrides, ResolvedConfig, SERVICE_ENV_SUFFIX, SERVICE_KEY};
 pub use settings::{BuildMessages, BuiltClient, ClientSettings, ConfigFiles, CredentialsSource};

@@ -165,6 +165,29 @@ pub fn display_url(url: &str) -> String {
     }
 }
 
+/// Whether `uri`'s host is a loopback or link-local address (EC2 instance
+/// metadata, ECS / EKS container endpoints): such requests of the
+/// credentials chain are never sent through a proxy, as in the AWS SDKs.
+pub fn is_local_endpoint(uri: &http::Uri) -> bool {
+    let Some(host) = uri.host() else { return false };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.segments()[..2] == [0xfd00, 0x0ec2]
+        }
+        Err(_) => false,
+    }
+}
+
 /// Whom a client's TLS trusts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -271,6 +294,24 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Environment {
         Environment::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn local_hosts_skip_the_proxy() {
+        for (u, local) in [
+            ("http://169.254.169.254/latest/api/token", true),
+            ("http://169.254.170.2/v2/credentials/x", true),
+            ("http://[fd00:ec2::254]/latest", true),
+            ("http://[fe80::1]/", true),
+            ("http://127.0.0.1:9/", true),
+            ("http://localhost:9/", true),
+            ("http://[::1]:9/", true),
+            ("https://sts.us-east-1.amazonaws.com/", false),
+            ("https://10.0.0.1/", false),
+            ("https://[2001:db8::1]/", false),
+        ] {
+            assert_eq!(is_local_endpoint(&u.parse().unwrap()), local, "{u}");
+        }
     }
 
     #[test]

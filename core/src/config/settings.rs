@@ -421,6 +421,11 @@ impl ClientSettings {
                 if let Some(r) = code_region {
                     chain = chain.region(r);
                 }
+                // The chain's STS and SSO requests go out as the client's.
+                let chain_proxy = proxy
+                    .clone()
+                    .unwrap_or_else(|| chain.proxy_settings().clone());
+                let chain = chain.network(chain_proxy, trust.clone().unwrap_or_default());
                 CredentialsSource::Chain(chain.prepare(now)?)
             }
             (None, None) => {

@@ -1,7 +1,8 @@
 //! A tiny HTTP proxy on 127.0.0.1 for tests (std only, so that the CLI's
 //! tests can include this file too): it counts the `CONNECT` tunnels and
 //! absolute-form requests it is asked for, and either forwards them to the
-//! named loopback target or refuses them with `403`.
+//! named loopback target (a name under `.proxy.test` is 127.0.0.1) or
+//! refuses them with `403`.
 #![allow(dead_code)] // each test file uses part of it
 
 use std::io::{Read, Write};
@@ -159,6 +160,12 @@ fn serve(
     } else {
         absolute.fetch_add(1, Ordering::SeqCst);
     }
+    // Names under `.proxy.test` only the proxy resolves (to 127.0.0.1), as
+    // a company proxy resolves outside names its clients cannot.
+    let authority = match authority.split_once(".proxy.test:") {
+        Some((_, port)) => format!("127.0.0.1:{port}"),
+        None => authority,
+    };
     let loopback = authority.starts_with("127.0.0.1:") || authority.starts_with("localhost:");
     if mode == Mode::Refuse || !loopback {
         let _ = client

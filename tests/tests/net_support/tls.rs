@@ -18,7 +18,8 @@ const MAX_LIFETIME: Duration = Duration::from_secs(60);
 const MAX_REQUESTS_PER_CONNECTION: usize = 100;
 
 /// A certificate authority made for one test, and a server certificate
-/// for `127.0.0.1` and `localhost` that it signed.
+/// for `127.0.0.1`, `localhost` and `sts.proxy.test` (a name only the test
+/// proxy resolves) that it signed.
 pub struct TestCa {
     /// The CA's certificate, PEM.
     pub ca_pem: String,
@@ -40,9 +41,12 @@ impl TestCa {
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let ca_cert = ca.self_signed(&ca_key).unwrap();
         let issuer = rcgen::Issuer::new(ca, ca_key);
-        let leaf =
-            rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .unwrap();
+        let leaf = rcgen::CertificateParams::new(vec![
+            "127.0.0.1".to_string(),
+            "localhost".to_string(),
+            "sts.proxy.test".to_string(),
+        ])
+        .unwrap();
         let leaf_key = rcgen::KeyPair::generate().unwrap();
         let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
         TestCa {
@@ -81,6 +85,13 @@ impl Drop for Scratch {
     }
 }
 
+/// A whole HTTP response for a request's body.
+pub type Answer = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
+
+/// The service's answer to a put: `200` with an empty body.
+const SERVICE_OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            x-amzn-requestid: tls-test\r\ncontent-length: 0\r\n\r\n";
+
 /// The running server; stopped when dropped.
 pub struct TlsServer {
     port: u16,
@@ -92,8 +103,14 @@ pub struct TlsServer {
 }
 
 impl TlsServer {
-    /// Serves with `ca`'s server certificate.
+    /// Serves with `ca`'s server certificate, answering as the service.
     pub fn start(ca: &TestCa) -> TlsServer {
+        TlsServer::start_answering(ca, Arc::new(|_: &[u8]| SERVICE_OK.to_vec()))
+    }
+
+    /// Serves with `ca`'s server certificate, answering each request with
+    /// what `answer` makes of its body.
+    pub fn start_answering(ca: &TestCa, answer: Answer) -> TlsServer {
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ca.key_der.clone().into());
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
@@ -129,7 +146,8 @@ impl TlsServer {
                         accepted += 1;
                         h.fetch_add(1, Ordering::SeqCst);
                         let (config, c, r) = (config.clone(), c.clone(), r.clone());
-                        std::thread::spawn(move || serve(stream, config, &c, &r));
+                        let answer = answer.clone();
+                        std::thread::spawn(move || serve(stream, config, &c, &r, &answer));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -148,6 +166,11 @@ impl TlsServer {
     /// `https://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// `https://HOST:PORT`.
+    pub fn url_for(&self, host: &str) -> String {
+        format!("https://{host}:{}", self.port)
     }
 
     /// `https://localhost:PORT`.
@@ -195,6 +218,7 @@ fn serve(
     config: Arc<rustls::ServerConfig>,
     completed: &AtomicUsize,
     requests: &AtomicUsize,
+    answer: &Answer,
 ) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -217,9 +241,11 @@ fn serve(
             return;
         }
         requests.fetch_add(1, Ordering::SeqCst);
-        let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                       x-amzn-requestid: tls-test\r\ncontent-length: 0\r\n\r\n";
-        if tls.write_all(answer).and_then(|_| tls.flush()).is_err() {
+        if tls
+            .write_all(&answer(&body))
+            .and_then(|_| tls.flush())
+            .is_err()
+        {
             return;
         }
     }
