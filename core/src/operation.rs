@@ -41,8 +41,9 @@ pub fn uuid_from_seed(seed: u128, index: u64) -> String {
 /// [`uuid_from_seed`] into a stack buffer.
 pub(crate) fn uuid_bytes(seed: u128, index: u64) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut a = splitmix((seed as u64) ^ index.wrapping_mul(0xA24B_AED4_963E_E407));
-    let mut b = splitmix(((seed >> 64) as u64) ^ a ^ index);
+    let mut r = fastrand::Rng::with_seed((seed as u64) ^ index.wrapping_mul(0xA24B_AED4_963E_E407));
+    let mut a = r.u64(..) ^ ((seed >> 64) as u64);
+    let mut b = r.u64(..);
     a = (a & !0xF000) | 0x4000; // version 4
     b = (b & !(0xC000 << 48)) | (0x8000 << 48); // variant 10
     let v = ((a as u128) << 64) | b as u128;
@@ -56,13 +57,6 @@ pub(crate) fn uuid_bytes(seed: u128, index: u64) -> [u8; 36] {
         nibble += 1;
     }
     out
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 macro_rules! operation {

@@ -201,7 +201,7 @@ impl Client {
         // Fill missing event ids here rather than in the core's copy, so that
         // a failed call's records carry the ids that were sent.
         if self.inner.core.config().fill_event_ids {
-            input.fill_event_ids(self.inner.rng.entropy());
+            input.fill_event_ids(fastrand::u128(..));
         }
         let count = input.record_count();
         let operation = input.operation_name();

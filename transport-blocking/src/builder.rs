@@ -304,7 +304,6 @@ impl ClientBuilder {
                 core,
                 http,
                 credentials,
-                rng: crate::rng::Rng::new(),
             }),
         })
     }

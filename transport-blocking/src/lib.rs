@@ -93,7 +93,6 @@ mod builder;
 mod chain;
 mod network;
 mod resolver;
-mod rng;
 mod transport;
 
 use std::fmt;
@@ -137,7 +136,6 @@ struct Inner {
     core: ClientCore,
     http: transport::Http,
     credentials: Arc<CredentialsProvider>,
-    rng: rng::Rng,
 }
 
 impl fmt::Debug for Client {
@@ -295,7 +293,7 @@ impl Client {
     /// The send loop: the core decides, this only does what it says.
     fn drive<I: Operation>(&self, input: I) -> (Result<I::Output, Error>, u32) {
         let inner = &*self.inner;
-        let mut call = match inner.core.call(&input, Instant::now(), inner.rng.entropy()) {
+        let mut call = match inner.core.call(&input, Instant::now(), fastrand::u128(..)) {
             Ok(call) => call,
             Err(e) => return (Err(e), 0),
         };
@@ -315,7 +313,7 @@ impl Client {
                 Instant::now(),
                 SystemTime::now(),
                 &credentials,
-                inner.rng.jitter(),
+                fastrand::f64(),
             ) {
                 Poll::Send(send) => match inner.http.send(send) {
                     Ok(response) => {

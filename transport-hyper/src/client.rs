@@ -28,7 +28,6 @@ use crate::chain::{process_environment, DefaultCredentialsChain};
 use crate::credentials::ProvideCredentials;
 use crate::error_map;
 use crate::proxy::ProxyConnector;
-use crate::rng::Rng;
 
 /// The largest response body read (1 MiB); the service's bodies are tiny.
 pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
@@ -105,7 +104,6 @@ struct Inner<C> {
     proxy_auth: Option<http::HeaderValue>,
     core: ClientCore,
     credentials: Arc<dyn ProvideCredentials>,
-    rng: Rng,
 }
 
 impl<C> Clone for Client<C> {
@@ -173,7 +171,6 @@ where
                 proxy_auth,
                 core,
                 credentials,
-                rng: Rng::from_entropy(),
             }),
         }
     }
@@ -238,7 +235,7 @@ where
 
     async fn drive<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
         let inner = &*self.inner;
-        let mut call = inner.core.call(&input, now(), inner.rng.next_u128())?;
+        let mut call = inner.core.call(&input, now(), fastrand::u128(..))?;
         // Resolving credentials is part of the operation: its deadline
         // bounds it (a dropped provider future kills a credential_process
         // and hands a chain refresh over to a waiting call).
@@ -258,7 +255,7 @@ where
                     Err(_) => tracing::warn!("refreshing credentials ran into the deadline"),
                 }
             }
-            match call.poll(now(), SystemTime::now(), &credentials, inner.rng.next_f64()) {
+            match call.poll(now(), SystemTime::now(), &credentials, fastrand::f64()) {
                 Poll::Send(send) => match self.attempt(send).await {
                     Ok(response) => {
                         let (parts, body) = response.into_parts();
@@ -332,9 +329,9 @@ where
         result
     }
 
-    /// 128 random bits from the client's generator.
+    /// 128 random bits (fastrand's thread-local generator).
     pub(crate) fn entropy(&self) -> u128 {
-        self.inner.rng.next_u128()
+        fastrand::u128(..)
     }
 
     /// A batcher sending records handed to it in calls of up to 10; see

@@ -104,7 +104,6 @@ mod client;
 mod credentials;
 pub mod error_map;
 mod proxy;
-mod rng;
 mod tls;
 
 #[cfg(feature = "aws-config-adapter")]
