@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use personalize_events_core::config::{sso_cache_file, Environment};
+use personalize_events_credentials::{sso_cache_file, Environment};
 use personalize_events_core::{time::rfc3339, Credentials};
 use personalize_events_local::LocalServer;
 

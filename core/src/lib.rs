@@ -57,7 +57,6 @@
 
 pub mod batch;
 mod call;
-pub mod config;
 mod credentials;
 mod decode;
 mod encode;

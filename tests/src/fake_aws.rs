@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_core::config::Environment;
+use personalize_events_credentials::Environment;
 
 const MAX_LIFETIME: Duration = Duration::from_secs(60);
 const MAX_CONNECTIONS: usize = 1000;

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_core::config::{
+use personalize_events_credentials::{
     CacheLookup, ChainStep, ChainTimeouts, ConfigLoader, ConfigOverrides, CredentialsCache,
     CredentialsChain, Environment, FileError, ProcessOutput,
 };

@@ -73,7 +73,7 @@ fn env(
     home: &TempHome,
     imds: &FakeServer,
     endpoint: &str,
-) -> personalize_events_core::config::Environment {
+) -> personalize_events_credentials::Environment {
     home.env(&[
         ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds.url("/")),
         ("AWS_REGION", "us-west-2"),

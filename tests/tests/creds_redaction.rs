@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use personalize_events_core::config::Environment;
+use personalize_events_credentials::Environment;
 use personalize_events_local::LocalServer;
 use personalize_events_tests::fake_aws::{
     assert_no_secret, container, sts_web_identity, Answer, FakeServer, Issued, TempHome,

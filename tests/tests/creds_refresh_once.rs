@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use personalize_events_core::config::Environment;
+use personalize_events_credentials::Environment;
 use personalize_events_local::LocalServer;
 use personalize_events_tests::fake_aws::{container, FakeServer, Issued, TempHome};
 

@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use personalize_events_core::config::{sso_cache_file, Environment};
+use personalize_events_credentials::{sso_cache_file, Environment};
 use personalize_events_local::LocalServer;
 use personalize_events_tests::fake_aws::{rfc3339, Answer, FakeServer, Issued, TempHome};
 

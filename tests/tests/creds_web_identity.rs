@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use personalize_events_core::config::Environment;
+use personalize_events_credentials::Environment;
 use personalize_events_local::LocalServer;
 use personalize_events_tests::fake_aws::{sts_web_identity, FakeServer, Issued, TempHome};
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use net_support::proxy::{Mode, TestProxy};
 use net_support::tls::{TestCa, TlsServer};
-use personalize_events_core::config::Environment;
+use personalize_events_credentials::Environment;
 use personalize_events_core::{Credentials, Error, PutEventsOutput};
 use personalize_events_tests::fake_aws::{container, Issued, TempHome};
 

@@ -11,7 +11,7 @@ mod net_support;
 use net_support::proxy::{Mode, TestProxy};
 use net_support::tls::{Scratch, TestCa, TlsServer};
 use net_support::{env, events};
-use personalize_events_core::config::Environment;
+use personalize_events_credentials::Environment;
 use personalize_events_core::{Error, PutEventsOutput, RetryConfig};
 use std::time::Duration;
 

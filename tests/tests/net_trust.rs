@@ -8,7 +8,7 @@ mod net_support;
 
 use net_support::tls::{Scratch, TestCa, TlsServer};
 use net_support::{env, events};
-use personalize_events_core::config::Environment;
+use personalize_events_credentials::Environment;
 use personalize_events_core::{Error, PutEventsOutput, RetryConfig, TransportErrorKind};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use personalize_events_core::config::{
+use personalize_events_credentials::{
     BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
     ProxySettings, TrustSettings,
 };

@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_core::config::{
+use personalize_events_credentials::{
     chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
     ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
     ProcessOutput, ProxySettings, RefreshOutcome, TrustSettings, MAX_CHAIN_STEPS,
@@ -42,7 +42,7 @@ pub(crate) fn process_environment() -> Environment {
 /// `role_arn` with `source_profile` / `credential_source` /
 /// `web_identity_token_file`), ECS / EKS container credentials and EC2
 /// instance metadata (IMDSv2). See
-/// [`personalize_events_core::config::CredentialsChain`].
+/// [`personalize_events_credentials::CredentialsChain`].
 ///
 /// Temporary credentials are refreshed 5 minutes before they expire, by one
 /// caller only, even when many threads need them at the same moment: the

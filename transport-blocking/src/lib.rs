@@ -106,7 +106,7 @@ pub use batch::{BatchReport, FailedCall};
 pub use builder::{ClientBuilder, DEFAULT_MAX_RESPONSE_BODY};
 pub use chain::DefaultCredentialsChain;
 pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
-pub use personalize_events_core::config::{
+pub use personalize_events_credentials::{
     ChainTimeouts, Environment, ProxySettings, TrustSettings,
 };
 pub use personalize_events_core::{

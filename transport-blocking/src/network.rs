@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use personalize_events_core::config::{
+use personalize_events_credentials::{
     display_url, load_trust_roots, ProxySettings, TrustRoots, TrustSettings,
 };
 use personalize_events_core::Error;

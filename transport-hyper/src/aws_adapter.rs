@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials as AwsProvideCredentials;
-use personalize_events_core::config::CredentialsCache;
+use personalize_events_credentials::CredentialsCache;
 use personalize_events_core::{Credentials, Error};
 
 use crate::chain::{SingleFlight, DEFAULT_WAIT};

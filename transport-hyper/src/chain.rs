@@ -19,7 +19,7 @@ use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use personalize_events_core::config::{
+use personalize_events_credentials::{
     chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
     ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
     ProcessOutput, ProxySettings, RefreshOutcome, RefreshTicket, TrustSettings, MAX_CHAIN_STEPS,
@@ -144,7 +144,7 @@ impl SingleFlight {
 /// `role_arn` with `source_profile` / `credential_source` /
 /// `web_identity_token_file`), ECS / EKS container credentials and EC2
 /// instance metadata (IMDSv2). See
-/// [`personalize_events_core::config::CredentialsChain`].
+/// [`personalize_events_credentials::CredentialsChain`].
 ///
 /// Temporary credentials are refreshed 5 minutes before they expire, by one
 /// task only, even when many calls need them at the same moment: the others

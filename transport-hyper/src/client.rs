@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use personalize_events_core::config::{
+use personalize_events_credentials::{
     BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
     ProxySettings, TrustSettings,
 };

@@ -112,7 +112,7 @@ pub use batcher::{BatchReport, Batcher, BatcherClosed, BatcherConfig, FailedReco
 pub use chain::DefaultCredentialsChain;
 pub use client::{Client, ClientBuilder, DefaultConnector, MAX_RESPONSE_BYTES};
 pub use credentials::{ProvideCredentials, ProvideCredentialsFuture};
-pub use personalize_events_core::config::{
+pub use personalize_events_credentials::{
     ChainTimeouts, Environment, ProxySettings, TrustSettings,
 };
 pub use proxy::{ProxyConnector, ProxyError, ProxyStream};

@@ -17,7 +17,7 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
-use personalize_events_core::config::{display_url, ProxySettings};
+use personalize_events_credentials::{display_url, ProxySettings};
 use tokio::net::TcpStream;
 
 type BoxError = Box<dyn StdError + Send + Sync>;

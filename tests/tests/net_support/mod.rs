@@ -22,7 +22,7 @@ pub fn events() -> PutEventsInput {
 
 /// An environment snapshot with region and keys, no home directory (no
 /// shared files read), and `extra` on top.
-pub fn env(extra: &[(&str, String)]) -> personalize_events_core::config::Environment {
+pub fn env(extra: &[(&str, String)]) -> personalize_events_credentials::Environment {
     let mut vars: Vec<(String, String)> = vec![
         ("AWS_REGION".into(), "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into()),
@@ -30,5 +30,5 @@ pub fn env(extra: &[(&str, String)]) -> personalize_events_core::config::Environ
         ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
-    personalize_events_core::config::Environment::from_vars(vars)
+    personalize_events_credentials::Environment::from_vars(vars)
 }

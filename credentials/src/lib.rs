@@ -1,4 +1,6 @@
-//! Credentials and configuration found where the AWS CLI and SDKs find them.
+//! Credentials and configuration found where the AWS CLI and SDKs find them,
+//! for the Amazon Personalize Events clients (`personalize-events-hyper`,
+//! `personalize-events-blocking`), split out of the protocol core.
 //!
 //! Everything here is sans-IO: the environment comes in as an
 //! [`Environment`] snapshot, file contents, HTTP responses and process output
@@ -13,27 +15,46 @@
 //!   and a [`RefreshTicket`] so that concurrent callers refresh only once.
 //! * [`ConfigLoader`] / [`ResolvedConfig`] — region, endpoint, FIPS,
 //!   dual-stack, `max_attempts` and `retry_mode` from code, environment and
-//!   profile, turned into a [`crate::ClientConfig`]; the application id of
+//!   profile, turned into a core `ClientConfig`; the application id of
 //!   the `User-Agent` likewise ([`APP_ID_ENV`]).
 //! * [`profile`] — the parser of `~/.aws/config` and `~/.aws/credentials`.
 //! * [`ClientSettings`] / [`ChainSettings`] — what a transport's
 //!   `ClientBuilder` and `DefaultCredentialsChain` collect, resolved here so
 //!   that each transport only reads files and drives the chain's IO.
+//! * [`ProxySettings`] / [`TrustSettings`] — the proxies and the TLS trust
+//!   both clients and the chain's own requests use.
 //!
 //! # Driving the chain
 //!
-//! ```text
-//! let mut chain = CredentialsChain::new(&env, None);
-//! loop {
-//!     match chain.poll(SystemTime::now()) {
-//!         ChainStep::ReadFile(p) => { let r = fs::read(&p).map_err(FileError::from); chain.handle_file(&p, r) }
-//!         ChainStep::Http { request, timeout } => chain.handle_http(send(request, timeout)),
-//!         ChainStep::RunProcess { command, timeout } => chain.handle_process(run(&command, timeout)),
-//!         ChainStep::WriteFile { path, contents } => { let r = fs::write(&path, contents).map_err(FileError::from); chain.handle_write(&path, r) }
-//!         ChainStep::Done(result) => break result,
-//!     }
-//! }
+//! A transport loops over the chain's steps, doing the IO each one asks for;
+//! keys in the environment need none:
+//!
 //! ```
+//! use std::time::SystemTime;
+//! use personalize_events_credentials::{ChainStep, CredentialsChain, Environment, FileError};
+//!
+//! let env = Environment::from_vars([
+//!     ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+//!     ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+//! ]);
+//! let mut chain = CredentialsChain::new(&env, None);
+//! let credentials = loop {
+//!     match chain.poll(SystemTime::now()) {
+//!         ChainStep::ReadFile(p) => {
+//!             let r = std::fs::read(&p).map_err(FileError::from);
+//!             chain.handle_file(&p, r)
+//!         }
+//!         ChainStep::Http { .. } => unreachable!("keys in the environment need no HTTP"),
+//!         ChainStep::RunProcess { .. } => unreachable!("nor a process"),
+//!         ChainStep::WriteFile { .. } => unreachable!("nor a write"),
+//!         ChainStep::Done(result) => break result?,
+//!     }
+//! };
+//! assert_eq!(credentials.access_key_id(), "AKIDEXAMPLE");
+//! # Ok::<(), personalize_events_core::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -274,8 +295,8 @@ pub(crate) fn scrub(message: &str, secrets: &[String]) -> String {
     m
 }
 
-pub(crate) fn cred_err(source_name: impl Into<String>, message: impl Into<String>) -> crate::Error {
-    crate::Error::Credentials {
+pub(crate) fn cred_err(source_name: impl Into<String>, message: impl Into<String>) -> personalize_events_core::Error {
+    personalize_events_core::Error::Credentials {
         source_name: source_name.into(),
         message: message.into(),
     }

@@ -18,12 +18,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use super::{
+use crate::{
     ChainSettings, ChainTimeouts, ConfigLoader, ConfigOverrides, Environment, FileError,
     PreparedChain, ProxySettings, TrustSettings,
 };
-use crate::endpoint::{self, EndpointParams};
-use crate::{ClientConfig, ClientCore, Error, RetryConfig, Timeouts};
+use personalize_events_core::endpoint::{self, EndpointParams};
+use personalize_events_core::{ClientConfig, ClientCore, Error, RetryConfig, Timeouts};
 
 /// The shared config files as the transport read them, by path (the input
 /// of [`ConfigLoader::resolve`]).
@@ -441,7 +441,7 @@ impl ClientSettings {
         config.timeouts = t;
         config.fill_event_ids = self.fill_event_ids;
         config.user_agent_suffix =
-            super::ua::suffix_with_app_id(app_id.as_deref(), self.user_agent_suffix);
+            crate::ua::suffix_with_app_id(app_id.as_deref(), self.user_agent_suffix);
         Ok(BuiltClient {
             core: ClientCore::new(config)?,
             https,
@@ -499,7 +499,7 @@ mod tests {
                 .user_agent()
                 .to_string()
         };
-        let base = crate::USER_AGENT_VALUE;
+        let base = personalize_events_core::USER_AGENT_VALUE;
         assert_eq!(
             ua(ClientSettings::new(), &[]),
             format!("{base} app/from-profile")

@@ -31,12 +31,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::profile::{Profile, ProfileSet};
-use super::ua::{suffix_with_app_id, APP_ID_ENV, APP_ID_PROFILE_KEY};
-use super::{parse_bool, shorten, Environment, FileError};
-use crate::endpoint::{self, EndpointParams};
-use crate::retry::{RetryConfig, RetryMode};
-use crate::{ClientConfig, Error};
+use crate::profile::{Profile, ProfileSet};
+use crate::ua::{suffix_with_app_id, APP_ID_ENV, APP_ID_PROFILE_KEY};
+use crate::{parse_bool, shorten, Environment, FileError};
+use personalize_events_core::endpoint::{self, EndpointParams};
+use personalize_events_core::retry::{RetryConfig, RetryMode};
+use personalize_events_core::{ClientConfig, Error};
 
 /// The suffix of this service's endpoint variable, `AWS_ENDPOINT_URL_<suffix>`.
 pub const SERVICE_ENV_SUFFIX: &str = "PERSONALIZE_EVENTS";
@@ -135,7 +135,7 @@ pub struct ResolvedConfig {
     /// Retry mode, if configured.
     pub retry_mode: Option<RetryMode>,
     /// The application id of the `User-Agent`, if configured (as given:
-    /// [`super::app_id_token`] is what is sent).
+    /// [`crate::app_id_token`] is what is sent).
     pub app_id: Option<String>,
     /// The CA bundle to trust instead of the default roots, if configured
     /// (`~` expanded).
@@ -322,7 +322,7 @@ impl ConfigLoader {
 
 impl ResolvedConfig {
     /// The client configuration: the endpoint resolved with
-    /// [`crate::endpoint::resolve`], retry settings applied, default timeouts.
+    /// [`personalize_events_core::endpoint::resolve`], retry settings applied, default timeouts.
     ///
     /// # Errors
     ///

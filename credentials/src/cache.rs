@@ -6,7 +6,7 @@
 //!
 //! * [`CacheLookup::Ready`]`(creds)`: sign with these.
 //! * [`CacheLookup::Refresh`]`(ticket)`: this caller refreshes. Run a
-//!   [`CredentialsChain`](super::CredentialsChain) to the end, then
+//!   [`CredentialsChain`](crate::CredentialsChain) to the end, then
 //!   `ticket.complete(result, now)`, which stores and returns the new
 //!   credentials (or the still-valid old ones if the refresh failed). Only
 //!   one ticket is out at a time; dropping it without `complete` (panic,
@@ -28,7 +28,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use crate::{Credentials, Error};
+use personalize_events_core::{Credentials, Error};
 
 /// Refresh this long before credentials expire.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -346,7 +346,7 @@ mod tests {
     fn failed_refresh_keeps_valid_credentials_and_backs_off() {
         let cache = CredentialsCache::with_credentials(temp(1, 3600));
         let tk = ticket(cache.get(t(3400)));
-        let e = crate::config::cred_err("IMDSv2", "down");
+        let e = crate::cred_err("IMDSv2", "down");
         assert_eq!(
             tk.complete(Err(e.clone()), t(3400))
                 .unwrap()

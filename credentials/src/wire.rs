@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::Credentials;
+use personalize_events_core::Credentials;
 
 /// The STS API version of the query protocol.
 pub(crate) const STS_VERSION: &str = "2011-06-15";
@@ -142,7 +142,7 @@ pub(crate) fn parse_sts_error(body: &[u8]) -> (Option<String>, Option<String>) {
 /// `SessionToken`, `Expiration`).
 ///
 /// ```
-/// use personalize_events_core::config::parse_sts_credentials;
+/// use personalize_events_credentials::parse_sts_credentials;
 /// let xml = b"<AssumeRoleResponse><AssumeRoleResult><Credentials>\
 ///   <AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s</SecretAccessKey>\
 ///   <SessionToken>t</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>\
@@ -164,10 +164,10 @@ pub fn parse_sts_credentials(body: &[u8]) -> Result<Credentials, String> {
     let secret = field("SecretAccessKey")?;
     let token = field("SessionToken")?;
     let exp = field("Expiration")?;
-    let exp = crate::time::parse_rfc3339(&exp).ok_or_else(|| {
+    let exp = personalize_events_core::time::parse_rfc3339(&exp).ok_or_else(|| {
         format!(
             "<Expiration> `{}` is not an RFC 3339 time",
-            super::shorten(&exp, 40)
+            crate::shorten(&exp, 40)
         )
     })?;
     Ok(Credentials::new(
@@ -213,10 +213,10 @@ fn json_expiry(
 ) -> Result<Option<SystemTime>, String> {
     match json_str(m, "Expiration", required)? {
         None => Ok(None),
-        Some(s) => crate::time::parse_rfc3339(s).map(Some).ok_or_else(|| {
+        Some(s) => personalize_events_core::time::parse_rfc3339(s).map(Some).ok_or_else(|| {
             format!(
                 "`Expiration` `{}` is not an RFC 3339 time",
-                super::shorten(s, 40)
+                crate::shorten(s, 40)
             )
         }),
     }
@@ -251,7 +251,7 @@ pub fn parse_imds_credentials(body: &[u8]) -> Result<Credentials, String> {
         if code != "Success" {
             return Err(format!(
                 "`Code` is `{}`, not `Success`",
-                super::shorten(code, 60)
+                crate::shorten(code, 60)
             ));
         }
     }
@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(c.session_token(), Some("FwoG&token/+="));
         assert_eq!(
             c.expires_at(),
-            crate::time::parse_rfc3339("2026-11-29T13:00:00Z")
+            personalize_events_core::time::parse_rfc3339("2026-11-29T13:00:00Z")
         );
         let e = parse_sts_credentials(
             b"<X><Credentials><AccessKeyId>a</AccessKeyId></Credentials></X>",

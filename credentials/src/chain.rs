@@ -36,11 +36,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use http::{Method, Request, Response, StatusCode};
 
-use super::profile::{Profile, ProfileSet};
-use super::sso::{SsoPoll, SsoSource};
-use super::wire::{self, form_encode, parse_sts_error, STS_VERSION};
-use super::{cred_err, scrub, shorten, Environment, FileError};
-use crate::{Credentials, Error, TransportErrorKind};
+use crate::profile::{Profile, ProfileSet};
+use crate::sso::{SsoPoll, SsoSource};
+use crate::wire::{self, form_encode, parse_sts_error, STS_VERSION};
+use crate::{cred_err, scrub, shorten, Environment, FileError};
+use personalize_events_core::{Credentials, Error, TransportErrorKind};
 
 const ECS_HOST: &str = "http://169.254.170.2";
 const IMDS_V4: &str = "http://169.254.169.254";
@@ -586,7 +586,7 @@ impl CredentialsChain {
         let region = self.region();
         let profile = self.selected_profile();
         let signing_region = region.clone().unwrap_or_else(|| "us-east-1".into());
-        if let Some(url) = super::resolve::configured_endpoint(
+        if let Some(url) = crate::resolve::configured_endpoint(
             &self.env,
             self.profile_set(),
             profile,
@@ -623,7 +623,7 @@ impl CredentialsChain {
             Some(r) if legacy && STS_LEGACY_GLOBAL.contains(&r.as_str()) => Ok(global()),
             Some(r) => {
                 // The partition's DNS suffix, from the service's own endpoint rules.
-                let ep = crate::endpoint::resolve(&crate::endpoint::EndpointParams {
+                let ep = personalize_events_core::endpoint::resolve(&personalize_events_core::endpoint::EndpointParams {
                     region: Some(r.clone()),
                     ..Default::default()
                 })
@@ -1082,7 +1082,7 @@ pub(super) fn build_request(
     );
     h.insert(
         USER_AGENT,
-        HeaderValue::from_static(crate::USER_AGENT_VALUE),
+        HeaderValue::from_static(personalize_events_core::USER_AGENT_VALUE),
     );
     for (k, v) in headers {
         let name = http::header::HeaderName::from_bytes(k.as_bytes())
@@ -1559,7 +1559,7 @@ impl Job {
                                 format!("the credentials of role {}", self.roles[i - 1].arn)
                             };
                             return self
-                                .fail(format!("{what} expired at {}", crate::time::rfc3339(at)));
+                                .fail(format!("{what} expired at {}", personalize_events_core::time::rfc3339(at)));
                         }
                     }
                     let Some(role) = self.roles.get(i) else {
@@ -1587,16 +1587,16 @@ impl Job {
                         pairs.push(("DurationSeconds", d));
                     }
                     let req = sts_request(sts, &pairs).and_then(|mut req| {
-                        let params = crate::sign::SigningParams {
+                        let params = personalize_events_core::sign::SigningParams {
                             credentials: &current,
                             region: &sts.signing_region,
                             service: "sts",
                             time: now,
                         };
-                        crate::sign::sign_request(
+                        personalize_events_core::sign::sign_request(
                             &mut req,
                             &params,
-                            &crate::sign::SigningCache::new(),
+                            &personalize_events_core::sign::SigningCache::new(),
                         )
                         .map_err(|e| format!("cannot sign AssumeRole: {e}"))?;
                         Ok(req)

@@ -30,11 +30,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::Method;
 use serde_json::{Map, Value};
 
-use super::chain::{build_request, ChainStep, Input};
-use super::profile::{Profile, ProfileSet};
-use super::resolve::configured_endpoint;
-use super::{shorten, Environment};
-use crate::Credentials;
+use crate::chain::{build_request, ChainStep, Input};
+use crate::profile::{Profile, ProfileSet};
+use crate::resolve::configured_endpoint;
+use crate::{shorten, Environment};
+use personalize_events_core::Credentials;
 
 /// A token expiring sooner than this is refreshed when it can be.
 const REFRESH_WINDOW: Duration = Duration::from_secs(300);
@@ -194,7 +194,7 @@ impl SsoSource {
             Some(r) => format!("{r}Z"),
             None => raw,
         };
-        crate::time::parse_rfc3339(&fixed)
+        personalize_events_core::time::parse_rfc3339(&fixed)
     }
 
     /// Advances with `input` (the result of the last step).
@@ -282,7 +282,7 @@ impl SsoSource {
                             .insert("accessToken".into(), Value::String(token));
                         let at = now + Duration::from_secs(expires_in);
                         self.cached
-                            .insert("expiresAt".into(), Value::String(crate::time::rfc3339(at)));
+                            .insert("expiresAt".into(), Value::String(personalize_events_core::time::rfc3339(at)));
                         if let Some(r) = refresh {
                             secrets.push(r.clone());
                             self.cached.insert("refreshToken".into(), Value::String(r));
@@ -381,7 +381,7 @@ impl SsoSource {
         let url = format!(
             "{}/federation/credentials?{}",
             self.portal_url,
-            super::wire::form_encode(&[
+            crate::wire::form_encode(&[
                 ("role_name", &self.role_name),
                 ("account_id", &self.account_id)
             ]),

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{Request, Response};
 
-use super::sso_cache_file;
-use crate::config::{ChainStep, CredentialsChain, Environment, FileError};
-use crate::{Credentials, Error};
+use crate::sso_cache_file;
+use crate::{ChainStep, CredentialsChain, Environment, FileError};
+use personalize_events_core::{Credentials, Error};
 
 const HOME: &str = "/home/u";
 
@@ -29,14 +29,14 @@ fn cache(expires: SystemTime, refresh: bool) -> String {
         "startUrl": "https://corp.awsapps.com/start",
         "region": "eu-central-1",
         "accessToken": "OLDTOKEN",
-        "expiresAt": crate::time::rfc3339(expires),
+        "expiresAt": personalize_events_core::time::rfc3339(expires),
     });
     if refresh {
         v["refreshToken"] = "REFRESHTOKEN".into();
         v["clientId"] = "client-1".into();
         v["clientSecret"] = "CLIENTSECRET".into();
         v["registrationExpiresAt"] =
-            crate::time::rfc3339(expires + Duration::from_secs(86_400)).into();
+            personalize_events_core::time::rfc3339(expires + Duration::from_secs(86_400)).into();
     }
     v.to_string()
 }
@@ -183,7 +183,7 @@ fn an_expiring_token_is_refreshed_and_written_back() {
     assert_eq!(written["refreshToken"], "REFRESHTOKEN2");
     assert_eq!(
         written["expiresAt"],
-        crate::time::rfc3339(now() + Duration::from_secs(28800))
+        personalize_events_core::time::rfc3339(now() + Duration::from_secs(28800))
     );
     // Other members are kept.
     assert_eq!(written["startUrl"], "https://corp.awsapps.com/start");

@@ -11,11 +11,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::{
+use crate::{
     ChainStep, ChainTimeouts, CredentialsCache, CredentialsChain, Environment, ProxySettings,
     TrustSettings,
 };
-use crate::Error;
+use personalize_events_core::Error;
 
 /// The most steps one resolution of the chain may take (a guard, far above
 /// any real chain).
@@ -82,7 +82,7 @@ impl ChainSettings {
     /// client's (a client builder passes its resolved ones: code, the
     /// environment, the profile's `ca_bundle`). Instance metadata and
     /// container endpoints are always reached directly
-    /// ([`is_local_endpoint`](super::is_local_endpoint)).
+    /// ([`is_local_endpoint`](crate::is_local_endpoint)).
     pub fn network(mut self, proxy: ProxySettings, trust: TrustSettings) -> Self {
         self.network = Arc::new((proxy, trust));
         self

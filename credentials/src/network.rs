@@ -19,8 +19,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::Environment;
-use crate::Error;
+use crate::Environment;
+use personalize_events_core::Error;
 
 /// Which proxies a client goes through: the values of the proxy variables
 /// (or set in code). Empty by default: every connection is direct.
