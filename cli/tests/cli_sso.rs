@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use personalize_events_credentials::{sso_cache_file, Environment};
 use personalize_events_core::{time::rfc3339, Credentials};
+use personalize_events_credentials::{sso_cache_file, Environment};
 use personalize_events_local::LocalServer;
 
 /// A portal answering role credentials for the bearer token `SSO-TOKEN`,

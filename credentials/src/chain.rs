@@ -623,10 +623,12 @@ impl CredentialsChain {
             Some(r) if legacy && STS_LEGACY_GLOBAL.contains(&r.as_str()) => Ok(global()),
             Some(r) => {
                 // The partition's DNS suffix, from the service's own endpoint rules.
-                let ep = personalize_events_core::endpoint::resolve(&personalize_events_core::endpoint::EndpointParams {
-                    region: Some(r.clone()),
-                    ..Default::default()
-                })
+                let ep = personalize_events_core::endpoint::resolve(
+                    &personalize_events_core::endpoint::EndpointParams {
+                        region: Some(r.clone()),
+                        ..Default::default()
+                    },
+                )
                 .map_err(|_| format!("region `{}` is not valid", shorten(&r, 40)))?;
                 let prefix = format!("https://personalize-events.{r}.");
                 let suffix = ep.url().strip_prefix(&prefix).unwrap_or("amazonaws.com");
@@ -1558,8 +1560,10 @@ impl Job {
                             } else {
                                 format!("the credentials of role {}", self.roles[i - 1].arn)
                             };
-                            return self
-                                .fail(format!("{what} expired at {}", personalize_events_core::time::rfc3339(at)));
+                            return self.fail(format!(
+                                "{what} expired at {}",
+                                personalize_events_core::time::rfc3339(at)
+                            ));
                         }
                     }
                     let Some(role) = self.roles.get(i) else {

@@ -361,7 +361,10 @@ fn credential_process_success_and_failures() {
     let mut io = Io::default().config(cfg).process(Ok(ok.clone()));
     let c = io.run(CredentialsChain::new(&env(&[]), None)).unwrap();
     assert_eq!(c.access_key_id(), "AKPROC");
-    assert_eq!(c.expires_at(), personalize_events_core::time::parse_rfc3339(EXP));
+    assert_eq!(
+        c.expires_at(),
+        personalize_events_core::time::parse_rfc3339(EXP)
+    );
     assert_eq!(io.log.last().unwrap(), "RUN /bin/get-creds --profile x");
     assert!(!format!("{ok:?}").contains("S3CRET"));
 
@@ -593,7 +596,10 @@ fn web_identity_from_environment() {
         .http(|_| resp(200, &sts_ok("ASIAWEB")));
     let c = io.run(CredentialsChain::new(&env(&vars), None)).unwrap();
     assert_eq!(c.access_key_id(), "ASIAWEB");
-    assert_eq!(c.expires_at(), personalize_events_core::time::parse_rfc3339(EXP));
+    assert_eq!(
+        c.expires_at(),
+        personalize_events_core::time::parse_rfc3339(EXP)
+    );
     let req = &io.requests[0];
     assert_eq!(req.uri(), "https://sts.eu-west-1.amazonaws.com/");
     assert_eq!(

@@ -60,6 +60,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod builder;
 mod cache;
 mod chain;
 mod chain_settings;
@@ -70,6 +71,10 @@ mod settings;
 mod sso;
 mod ua;
 mod wire;
+
+/// Core, for the paths [`client_builder_setters!`] expands to.
+#[doc(hidden)]
+pub use personalize_events_core as __core;
 
 pub use cache::{
     CacheLookup, CredentialsCache, RefreshOutcome, RefreshTicket, REFRESH_MARGIN,
@@ -295,7 +300,10 @@ pub(crate) fn scrub(message: &str, secrets: &[String]) -> String {
     m
 }
 
-pub(crate) fn cred_err(source_name: impl Into<String>, message: impl Into<String>) -> personalize_events_core::Error {
+pub(crate) fn cred_err(
+    source_name: impl Into<String>,
+    message: impl Into<String>,
+) -> personalize_events_core::Error {
     personalize_events_core::Error::Credentials {
         source_name: source_name.into(),
         message: message.into(),

@@ -281,8 +281,10 @@ impl SsoSource {
                         self.cached
                             .insert("accessToken".into(), Value::String(token));
                         let at = now + Duration::from_secs(expires_in);
-                        self.cached
-                            .insert("expiresAt".into(), Value::String(personalize_events_core::time::rfc3339(at)));
+                        self.cached.insert(
+                            "expiresAt".into(),
+                            Value::String(personalize_events_core::time::rfc3339(at)),
+                        );
                         if let Some(r) = refresh {
                             secrets.push(r.clone());
                             self.cached.insert("refreshToken".into(), Value::String(r));

@@ -213,12 +213,14 @@ fn json_expiry(
 ) -> Result<Option<SystemTime>, String> {
     match json_str(m, "Expiration", required)? {
         None => Ok(None),
-        Some(s) => personalize_events_core::time::parse_rfc3339(s).map(Some).ok_or_else(|| {
-            format!(
-                "`Expiration` `{}` is not an RFC 3339 time",
-                crate::shorten(s, 40)
-            )
-        }),
+        Some(s) => personalize_events_core::time::parse_rfc3339(s)
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "`Expiration` `{}` is not an RFC 3339 time",
+                    crate::shorten(s, 40)
+                )
+            }),
     }
 }
 

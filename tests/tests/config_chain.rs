@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use personalize_events_credentials::{
     CacheLookup, ChainStep, ChainTimeouts, ConfigLoader, ConfigOverrides, CredentialsCache,
     CredentialsChain, Environment, FileError, ProcessOutput,
 };
-use personalize_events_core::{Credentials, Error, TransportErrorKind};
 
 const EXP: &str = "2099-01-01T00:00:00Z";
 

@@ -5,8 +5,8 @@
 //! and `retry_mode` from environment snapshots and real profile files, with
 //! `.profile(..)` and values given in code winning.
 
-use personalize_events_credentials::Environment;
 use personalize_events_core::{Error, RetryConfig, RetryMode};
+use personalize_events_credentials::Environment;
 use personalize_events_tests::fake_aws::TempHome;
 
 const CONFIG: &str = "\

@@ -7,8 +7,8 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_credentials::Environment;
 use personalize_events_core::Error;
+use personalize_events_credentials::Environment;
 use personalize_events_tests::fake_aws::TempHome;
 
 fn call_blocking(env: Environment) -> Error {

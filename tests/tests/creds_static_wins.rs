@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use personalize_events_credentials::Environment;
 use personalize_events_core::Credentials;
+use personalize_events_credentials::Environment;
 use personalize_events_local::LocalServer;
 use personalize_events_tests::fake_aws::{container, FakeServer, Issued, TempHome};
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use net_support::proxy::{Mode, TestProxy};
 use net_support::tls::{TestCa, TlsServer};
-use personalize_events_credentials::Environment;
 use personalize_events_core::{Credentials, Error, PutEventsOutput};
+use personalize_events_credentials::Environment;
 use personalize_events_tests::fake_aws::{container, Issued, TempHome};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/chain-network";

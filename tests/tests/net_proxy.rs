@@ -11,8 +11,8 @@ mod net_support;
 use net_support::proxy::{Mode, TestProxy};
 use net_support::tls::{Scratch, TestCa, TlsServer};
 use net_support::{env, events};
-use personalize_events_credentials::Environment;
 use personalize_events_core::{Error, PutEventsOutput, RetryConfig};
+use personalize_events_credentials::Environment;
 use std::time::Duration;
 
 fn retry() -> RetryConfig {

@@ -8,8 +8,8 @@ mod net_support;
 
 use net_support::tls::{Scratch, TestCa, TlsServer};
 use net_support::{env, events};
-use personalize_events_credentials::Environment;
 use personalize_events_core::{Error, PutEventsOutput, RetryConfig, TransportErrorKind};
+use personalize_events_credentials::Environment;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use personalize_events_core::batch::Record;
-use personalize_events_credentials::{ChainStep, CredentialsChain, Environment, FileError};
 use personalize_events_core::*;
+use personalize_events_credentials::{ChainStep, CredentialsChain, Environment, FileError};
 use personalize_events_local::LocalServer;
 use personalize_events_tests::raw_server::{response, RawReply, RawServer};
 use rel_support::Settings;

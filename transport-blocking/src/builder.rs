@@ -3,13 +3,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use personalize_events_core::{Credentials, Error};
 use personalize_events_credentials::{
-    BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
-    ProxySettings, TrustSettings,
+    BuildMessages, ClientSettings, ConfigLoader, CredentialsSource, Environment, ProxySettings,
 };
-use personalize_events_core::{Credentials, Error, RetryConfig, Timeouts};
 
 use crate::chain::{process_environment, DefaultCredentialsChain};
 use crate::{Client, CredentialsProvider, Inner};
@@ -83,29 +82,6 @@ impl ClientBuilder {
         self
     }
 
-    /// The region requests are signed for (and whose endpoint is used unless
-    /// [`endpoint_url`](Self::endpoint_url) is set), e.g. `us-east-1`.
-    pub fn region(self, region: impl Into<String>) -> Self {
-        self.with(|s| s.region(region))
-    }
-
-    /// Sends to this URL instead of the region's endpoint, e.g. a local
-    /// emulator at `http://127.0.0.1:8080`. Plain `http://` is accepted only
-    /// here (and from `AWS_ENDPOINT_URL*`): a resolved endpoint is always https.
-    pub fn endpoint_url(self, url: impl Into<String>) -> Self {
-        self.with(|s| s.endpoint_url(url))
-    }
-
-    /// Uses the region's FIPS endpoint.
-    pub fn use_fips(self, on: bool) -> Self {
-        self.with(|s| s.use_fips(on))
-    }
-
-    /// Uses the region's dual-stack (IPv4 and IPv6) endpoint.
-    pub fn use_dual_stack(self, on: bool) -> Self {
-        self.with(|s| s.use_dual_stack(on))
-    }
-
     /// Static credentials for every call (the credentials chain is then
     /// never used).
     pub fn credentials(self, credentials: Credentials) -> Self {
@@ -123,134 +99,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Retry settings (attempts, backoff, mode). Clones of the client share
-    /// one retry quota. Given here, they win over `max_attempts` and
-    /// `retry_mode` from the environment or profile.
-    pub fn retry_config(self, retry: RetryConfig) -> Self {
-        self.with(|s| s.retry_config(retry))
-    }
-
-    /// All timeouts at once.
-    pub fn timeouts(self, timeouts: Timeouts) -> Self {
-        self.with(|s| s.timeouts(timeouts))
-    }
-
-    /// Connecting, TCP and TLS (default 3 s).
-    pub fn connect_timeout(self, d: Duration) -> Self {
-        self.with(|s| s.connect_timeout(d))
-    }
-
-    /// One attempt, from connecting to the last byte of the response
-    /// (default 10 s).
-    pub fn attempt_timeout(self, d: Duration) -> Self {
-        self.with(|s| s.attempt_timeout(d))
-    }
-
-    /// The whole call, retries and backoff included (default 30 s).
-    pub fn operation_timeout(self, d: Duration) -> Self {
-        self.with(|s| s.operation_timeout(d))
-    }
-
-    /// Whether to give events and action interactions without an `eventId`
-    /// one before the first attempt, so retries never count them twice
-    /// (default true).
-    pub fn fill_event_ids(self, on: bool) -> Self {
-        self.with(|s| s.fill_event_ids(on))
-    }
-
-    /// Text appended to the `User-Agent` header, e.g. `my-tool/1.2`.
-    pub fn user_agent_suffix(self, suffix: impl Into<String>) -> Self {
-        self.with(|s| s.user_agent_suffix(suffix))
-    }
-
-    /// The application id sent in the `User-Agent` as `app/<id>`, so that a
-    /// company's logs tell its programs apart. Wins over
-    /// `AWS_SDK_UA_APP_ID` and the profile's `sdk_ua_app_id`, which are
-    /// used otherwise (when the environment is read).
-    pub fn app_id(self, id: impl Into<String>) -> Self {
-        self.with(|s| s.app_id(id))
-    }
-
     /// The largest response body read (default 1 MiB); a longer one is cut.
     /// The service answers with small JSON documents.
     pub fn max_response_body(mut self, bytes: usize) -> Self {
         self.max_response_body = bytes;
         self
-    }
-
-    /// Takes from the environment and the shared config files, at
-    /// [`build`](Self::build), what was not set in code (values set in code
-    /// always win), as the AWS CLI and SDKs do:
-    ///
-    /// * the profile: [`profile`](Self::profile), else `AWS_PROFILE`, else
-    ///   `default`, read from `AWS_CONFIG_FILE` (`~/.aws/config`) and
-    ///   `AWS_SHARED_CREDENTIALS_FILE` (`~/.aws/credentials`);
-    /// * the region from `AWS_REGION`, `AWS_DEFAULT_REGION`, then the
-    ///   profile's `region`;
-    /// * the endpoint from `AWS_ENDPOINT_URL_PERSONALIZE_EVENTS`,
-    ///   `AWS_ENDPOINT_URL`, the profile's `services` section
-    ///   (`personalize_events = endpoint_url = ..`), then its
-    ///   `endpoint_url` (all ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
-    ///   or the profile's `ignore_configured_endpoint_urls` is `true`);
-    /// * FIPS and dual-stack from `AWS_USE_FIPS_ENDPOINT` /
-    ///   `AWS_USE_DUALSTACK_ENDPOINT`, then `use_fips_endpoint` /
-    ///   `use_dualstack_endpoint`;
-    /// * retries from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then
-    ///   `max_attempts` / `retry_mode` (unless
-    ///   [`retry_config`](Self::retry_config) was given);
-    /// * credentials, unless given in code, from the default chain
-    ///   ([`DefaultCredentialsChain`]): environment keys, web identity, the
-    ///   profile (keys, `credential_process`, assumed roles), container
-    ///   credentials, EC2 instance metadata. They are resolved at the first
-    ///   call (static keys of the environment at once), cached, and
-    ///   refreshed before they expire.
-    ///
-    /// Empty variables count as unset.
-    pub fn with_env(self) -> Self {
-        self.with(ClientSettings::with_env)
-    }
-
-    /// Reads this profile of the shared config files, like the CLI's
-    /// `--profile` (implies [`with_env`](Self::with_env)): it wins over
-    /// `AWS_PROFILE`, and the environment's credentials variables are then
-    /// not used.
-    pub fn profile(self, name: impl Into<String>) -> Self {
-        self.with(|s| s.profile(name))
-    }
-
-    /// Uses this environment snapshot instead of the process's (implies
-    /// [`with_env`](Self::with_env)); for tests and programs that build
-    /// their own, e.g.
-    /// `Environment::from_vars([("AWS_REGION", "eu-west-1"), ("HOME", "/home/me")])`.
-    pub fn environment(self, env: Environment) -> Self {
-        self.with(|s| s.environment(env))
-    }
-
-    /// Timeouts of the credentials chain's steps: instance metadata (1 s),
-    /// container endpoint (5 s), STS (10 s), `credential_process` (60 s).
-    pub fn credentials_timeouts(self, timeouts: ChainTimeouts) -> Self {
-        self.with(|s| s.credentials_timeouts(timeouts))
-    }
-
-    /// The proxies to go through, instead of the environment's `HTTPS_PROXY`,
-    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (read even without
-    /// [`with_env`](Self::with_env), as curl and the AWS SDKs do);
-    /// `ProxySettings::none()` connects directly.
-    pub fn proxy(self, proxy: ProxySettings) -> Self {
-        self.with(|s| s.proxy(proxy))
-    }
-
-    /// Whom TLS trusts, instead of `AWS_CA_BUNDLE`, the profile's
-    /// `ca_bundle` or, by default, the operating system's trust store
-    /// (the bundled Mozilla roots when it is empty).
-    pub fn trust(self, trust: TrustSettings) -> Self {
-        self.with(|s| s.trust(trust))
-    }
-
-    /// Trusts only the CAs of this PEM file, like `AWS_CA_BUNDLE` or the
-    /// profile's `ca_bundle` (which it wins over).
-    pub fn ca_bundle(self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.with(|s| s.ca_bundle(path))
     }
 
     /// Builds the client: resolves the configuration and the endpoint,
@@ -307,11 +160,14 @@ impl ClientBuilder {
             }),
         })
     }
+
+    personalize_events_credentials::client_builder_setters!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// A snapshot without home directory: no shared files are read.
     fn env(pairs: &[(&str, &str)]) -> Environment {

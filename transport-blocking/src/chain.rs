@@ -13,12 +13,12 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
 use personalize_events_credentials::{
     chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
     ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
     ProcessOutput, ProxySettings, RefreshOutcome, TrustSettings, MAX_CHAIN_STEPS,
 };
-use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
 
 /// The largest answer read from a credentials endpoint or STS.
 const MAX_ANSWER: usize = 64 * 1024;

@@ -106,15 +106,15 @@ pub use batch::{BatchReport, FailedCall};
 pub use builder::{ClientBuilder, DEFAULT_MAX_RESPONSE_BODY};
 pub use chain::DefaultCredentialsChain;
 pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
-pub use personalize_events_credentials::{
-    ChainTimeouts, Environment, ProxySettings, TrustSettings,
-};
 pub use personalize_events_core::{
     Action, ActionInteraction, AnyInput, AnyOutput, ClientCore, Credentials, Error, Event, Item,
     MetricAttribution, Operation, Properties, PutActionInteractionsInput,
     PutActionInteractionsOutput, PutActionsInput, PutActionsOutput, PutEventsInput,
     PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput, RetryConfig,
     RetryMode, Timeouts, TransportErrorKind, User,
+};
+pub use personalize_events_credentials::{
+    ChainTimeouts, Environment, ProxySettings, TrustSettings,
 };
 
 /// Where a client gets its credentials: asked once per call, with the

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use personalize_events_core::Error;
 use personalize_events_credentials::{
     display_url, load_trust_roots, ProxySettings, TrustRoots, TrustSettings,
 };
-use personalize_events_core::Error;
 use ureq::tls::{Certificate, RootCerts};
 
 /// What an agent needs of the network settings; by default no proxy and

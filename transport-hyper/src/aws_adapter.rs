@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials as AwsProvideCredentials;
-use personalize_events_credentials::CredentialsCache;
 use personalize_events_core::{Credentials, Error};
+use personalize_events_credentials::CredentialsCache;
 
 use crate::chain::{SingleFlight, DEFAULT_WAIT};
 use crate::credentials::{ProvideCredentials, ProvideCredentialsFuture};

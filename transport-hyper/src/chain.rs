@@ -19,12 +19,12 @@ use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use personalize_events_credentials::{
     chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
     ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
     ProcessOutput, ProxySettings, RefreshOutcome, RefreshTicket, TrustSettings, MAX_CHAIN_STEPS,
 };
-use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use tokio::sync::Notify;
 
 use crate::credentials::{ProvideCredentials, ProvideCredentialsFuture};

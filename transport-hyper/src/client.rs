@@ -9,16 +9,15 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use personalize_events_credentials::{
-    BuildMessages, ChainTimeouts, ClientSettings, ConfigLoader, CredentialsSource, Environment,
-    ProxySettings, TrustSettings,
-};
 use personalize_events_core::failure::Failure;
 use personalize_events_core::{
     retry, AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
     PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
     PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
-    RetryConfig, SendRequest, Timeouts,
+    SendRequest,
+};
+use personalize_events_credentials::{
+    BuildMessages, ClientSettings, ConfigLoader, CredentialsSource, ProxySettings, TrustSettings,
 };
 use tracing::field::Empty;
 use tracing::Instrument;
@@ -395,65 +394,6 @@ impl ClientBuilder {
         self
     }
 
-    /// A builder that takes from this process's environment (read now) and
-    /// the shared config files (read at [`build`](Self::build)) what is not
-    /// set in code, as the AWS CLI and SDKs do:
-    ///
-    /// * the profile: [`profile`](Self::profile), else `AWS_PROFILE`, else
-    ///   `default`, read from `AWS_CONFIG_FILE` (`~/.aws/config`) and
-    ///   `AWS_SHARED_CREDENTIALS_FILE` (`~/.aws/credentials`);
-    /// * the region from `AWS_REGION`, `AWS_DEFAULT_REGION`, then the
-    ///   profile's `region`;
-    /// * the endpoint from `AWS_ENDPOINT_URL_PERSONALIZE_EVENTS`,
-    ///   `AWS_ENDPOINT_URL`, the profile's `services` section
-    ///   (`personalize_events = endpoint_url = ..`), then its
-    ///   `endpoint_url` (all ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
-    ///   or the profile's `ignore_configured_endpoint_urls` is `true`);
-    /// * FIPS and dual-stack from `AWS_USE_FIPS_ENDPOINT` /
-    ///   `AWS_USE_DUALSTACK_ENDPOINT`, then `use_fips_endpoint` /
-    ///   `use_dualstack_endpoint`;
-    /// * retries from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then
-    ///   `max_attempts` / `retry_mode` (unless
-    ///   [`retry_config`](Self::retry_config) is given);
-    /// * credentials, unless given in code, from the default chain
-    ///   ([`DefaultCredentialsChain`]): environment keys, web identity, the
-    ///   profile (keys, `credential_process`, assumed roles), container
-    ///   credentials, EC2 instance metadata. They are resolved at the first
-    ///   call (static keys of the environment at once), cached, and
-    ///   refreshed before they expire.
-    ///
-    /// Empty variables count as unset.
-    pub fn from_env() -> Self {
-        ClientBuilder::new().environment(process_environment())
-    }
-
-    /// Uses this environment snapshot, as [`from_env`](Self::from_env)
-    /// uses the process's; for tests and programs that build their own,
-    /// e.g. `Environment::from_vars([("AWS_REGION", "eu-west-1"), ("HOME", "/home/me")])`.
-    pub fn environment(self, env: Environment) -> Self {
-        self.with(|s| s.environment(env))
-    }
-
-    /// Reads this profile of the shared config files, like the CLI's
-    /// `--profile`: it wins over `AWS_PROFILE`, and the environment's
-    /// credentials variables are then not used. Without
-    /// [`from_env`](Self::from_env) or [`environment`](Self::environment),
-    /// the process's environment is read at [`build`](Self::build).
-    pub fn profile(self, name: impl Into<String>) -> Self {
-        self.with(|s| s.profile(name))
-    }
-
-    /// Timeouts of the credentials chain's steps: instance metadata (1 s),
-    /// container endpoint (5 s), STS (10 s), `credential_process` (60 s).
-    pub fn credentials_timeouts(self, timeouts: ChainTimeouts) -> Self {
-        self.with(|s| s.credentials_timeouts(timeouts))
-    }
-
-    /// The region to sign for and whose endpoint to use.
-    pub fn region(self, region: impl Into<String>) -> Self {
-        self.with(|s| s.region(region))
-    }
-
     /// Static credentials (the credentials chain is then never used).
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(Arc::new(credentials));
@@ -467,76 +407,10 @@ impl ClientBuilder {
         self
     }
 
-    /// A custom endpoint such as `http://127.0.0.1:8080`, instead of the
-    /// region's. Plain `http` is used only when configured explicitly
-    /// (here, or as a configured endpoint with [`from_env`](Self::from_env)).
-    pub fn endpoint_url(self, url: impl Into<String>) -> Self {
-        self.with(|s| s.endpoint_url(url))
-    }
-
-    /// Uses the region's FIPS endpoint.
-    pub fn use_fips(self, on: bool) -> Self {
-        self.with(|s| s.use_fips(on))
-    }
-
-    /// Uses the region's dual-stack (IPv4 and IPv6) endpoint.
-    pub fn use_dual_stack(self, on: bool) -> Self {
-        self.with(|s| s.use_dual_stack(on))
-    }
-
-    /// Retry settings. Given here, they win over `max_attempts` and
-    /// `retry_mode` from the environment or profile.
-    pub fn retry_config(self, retry: RetryConfig) -> Self {
-        self.with(|s| s.retry_config(retry))
-    }
-
-    /// Timeouts: connect (applied by the default connector), per attempt
-    /// (response body included) and per call.
-    pub fn timeouts(self, timeouts: Timeouts) -> Self {
-        self.with(|s| s.timeouts(timeouts))
-    }
-
-    /// Whether to fill in missing event ids before the first attempt
-    /// (default true), so that retries never record an event twice.
-    pub fn fill_event_ids(self, fill: bool) -> Self {
-        self.with(|s| s.fill_event_ids(fill))
-    }
-
-    /// The application id sent in the `User-Agent` as `app/<id>`, so that a
-    /// company's logs tell its programs apart. Wins over
-    /// `AWS_SDK_UA_APP_ID` and the profile's `sdk_ua_app_id`, which are
-    /// used otherwise (when the environment is read).
-    pub fn app_id(self, id: impl Into<String>) -> Self {
-        self.with(|s| s.app_id(id))
-    }
-
     /// How long idle pooled connections are kept (default 30 s).
     pub fn pool_idle_timeout(mut self, d: Duration) -> Self {
         self.pool_idle_timeout = d;
         self
-    }
-
-    /// The proxies to go through, instead of the environment's `HTTPS_PROXY`,
-    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (read even without
-    /// [`from_env`](Self::from_env), as curl and the AWS SDKs do);
-    /// `ProxySettings::none()` connects directly. Only the default
-    /// connector ([`build`](Self::build)) applies them.
-    pub fn proxy(self, proxy: ProxySettings) -> Self {
-        self.with(|s| s.proxy(proxy))
-    }
-
-    /// Whom TLS trusts, instead of `AWS_CA_BUNDLE`, the profile's
-    /// `ca_bundle` or, by default, the operating system's trust store
-    /// (the bundled Mozilla roots when it is empty). Only the default
-    /// connector applies it.
-    pub fn trust(self, trust: TrustSettings) -> Self {
-        self.with(|s| s.trust(trust))
-    }
-
-    /// Trusts only the CAs of this PEM file, like `AWS_CA_BUNDLE` or the
-    /// profile's `ca_bundle` (which it wins over).
-    pub fn ca_bundle(self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.with(|s| s.ca_bundle(path))
     }
 
     /// Resolves the settings (reading the config files when the
@@ -625,6 +499,8 @@ impl ClientBuilder {
             None,
         ))
     }
+
+    personalize_events_credentials::client_builder_setters!();
 }
 
 /// What [`ClientBuilder::parts`] resolves.
@@ -640,6 +516,7 @@ struct Parts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use personalize_events_credentials::Environment;
 
     /// A builder over a snapshot without home directory (no files read).
     fn from_vars(pairs: &[(&str, &str)]) -> ClientBuilder {

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use hyper_rustls::ConfigBuilderExt as _;
-use personalize_events_credentials::{load_trust_roots, TrustRoots, TrustSettings};
 use personalize_events_core::Error;
+use personalize_events_credentials::{load_trust_roots, TrustRoots, TrustSettings};
 
 /// A rustls (ring) client configuration trusting the roots of `trust`.
 ///
