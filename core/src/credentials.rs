@@ -1,7 +1,13 @@
 //! AWS credentials as the core takes them: always as an argument.
 
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// Credentials that expire within this margin (5 minutes, as in the AWS
+/// SDKs) are due for a refresh: a credentials cache refreshes them, and a
+/// client asks its provider again before an attempt it would sign with
+/// them ([`Credentials::needs_refresh`]).
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 /// An access key, its secret and an optional session token.
 ///
@@ -59,6 +65,23 @@ impl Credentials {
     /// When these credentials stop working, if they are temporary.
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
+    }
+
+    /// True when they expire within [`REFRESH_MARGIN`] of `now`: the rule
+    /// both clients apply before each attempt, and credentials caches
+    /// before handing them out. Static credentials never need one.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use personalize_events_core::Credentials;
+    /// let now = SystemTime::now();
+    /// let c = Credentials::new("AKID", "secret", None);
+    /// assert!(!c.needs_refresh(now));
+    /// assert!(c.clone().with_expiry(now + Duration::from_secs(200)).needs_refresh(now));
+    /// assert!(!c.with_expiry(now + Duration::from_secs(3600)).needs_refresh(now));
+    /// ```
+    pub fn needs_refresh(&self, now: SystemTime) -> bool {
+        self.expires_within(now, REFRESH_MARGIN)
     }
 
     /// True when the credentials expire within `margin` of `now`.

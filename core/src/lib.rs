@@ -74,7 +74,7 @@ mod validate;
 pub use call::{
     Call, ClientConfig, ClientCore, Poll, SendRequest, Timeouts, SIGNING_NAME, USER_AGENT_VALUE,
 };
-pub use credentials::Credentials;
+pub use credentials::{Credentials, REFRESH_MARGIN};
 pub use decode::{decode_response, request_id, sanitize_error_code};
 pub use encode::Encode;
 pub use endpoint::{EndpointParams, ResolvedEndpoint};

@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime};
 use personalize_events_core::{Credentials, Error};
 
 /// Refresh this long before credentials expire.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+pub use personalize_events_core::REFRESH_MARGIN;
 
 /// After a failed refresh, while the old credentials still work, wait this
 /// long before trying again.
@@ -47,7 +47,11 @@ pub struct CredentialsCache {
 struct Inner {
     state: Mutex<State>,
     margin: Option<Duration>,
+    waker: Mutex<Option<Waker>>,
 }
+
+/// What a transport runs when a refresh ends ([`CredentialsCache::on_refresh_end`]).
+type Waker = Arc<dyn Fn() + Send + Sync>;
 
 #[derive(Default)]
 struct State {
@@ -94,7 +98,32 @@ impl CredentialsCache {
                     ..State::default()
                 }),
                 margin: Some(margin),
+                waker: Mutex::new(self.waker()),
             }),
+        }
+    }
+
+    /// Runs `wake` each time a refresh ends (stored, failed, or its ticket
+    /// dropped unfinished), once the cache is updated: how a transport
+    /// wakes the callers that were told [`CacheLookup::Wait`] (a Tokio
+    /// `Notify`, a `Condvar`) without polling. Replaces an earlier one;
+    /// clones share it.
+    pub fn on_refresh_end(&self, wake: impl Fn() + Send + Sync + 'static) {
+        *self.inner.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(wake));
+    }
+
+    fn waker(&self) -> Option<Waker> {
+        self.inner
+            .waker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Tells the waiting callers that a refresh ended (outside the lock).
+    fn wake(&self) {
+        if let Some(w) = self.waker() {
+            w();
         }
     }
 
@@ -203,7 +232,7 @@ impl RefreshTicket {
         };
         let mut s = cache.lock();
         s.refreshing = false;
-        match result {
+        let out = match result {
             Ok(c) => {
                 s.current = Some(c.clone());
                 s.failed_at = None;
@@ -217,7 +246,10 @@ impl RefreshTicket {
                     None => Err(e),
                 }
             }
-        }
+        };
+        drop(s);
+        cache.wake();
+        out
     }
 }
 
@@ -274,6 +306,7 @@ impl Drop for RefreshTicket {
     fn drop(&mut self) {
         if let Some(cache) = self.cache.take() {
             cache.lock().refreshing = false;
+            cache.wake();
         }
     }
 }
@@ -413,5 +446,36 @@ mod tests {
             }
         });
         assert_eq!(refreshes.into_inner(), 1);
+    }
+
+    #[test]
+    fn every_end_of_a_refresh_wakes_the_waiters() {
+        let cache = CredentialsCache::new();
+        let woken = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let w = woken.clone();
+        cache
+            .clone()
+            .on_refresh_end(move || drop(w.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+        let count = || woken.load(std::sync::atomic::Ordering::SeqCst);
+        // Completed, failed, dropped unfinished: each wakes once, and the
+        // cache is already updated when the waker runs.
+        ticket(cache.get(t(0)))
+            .complete(Ok(temp(1, 100)), t(0))
+            .unwrap();
+        assert_eq!(count(), 1);
+        let e = Error::Config("down".into());
+        let _ = ticket(cache.get(t(95))).complete(Err(e), t(95));
+        assert_eq!(count(), 2);
+        drop(ticket(cache.get(t(200))));
+        assert_eq!(count(), 3);
+        assert!(matches!(cache.get(t(200)), CacheLookup::Refresh(_)));
+        // A cache with another margin keeps the waker.
+        let other = cache.with_margin(Duration::from_secs(1));
+        drop(ticket(other.get(t(300))));
+        assert_eq!(
+            count(),
+            5,
+            "the refresh ticket of the last lookup above, then this one"
+        );
     }
 }

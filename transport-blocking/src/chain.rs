@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -23,9 +23,27 @@ use personalize_events_credentials::{
 /// The largest answer read from a credentials endpoint or STS.
 const MAX_ANSWER: usize = 64 * 1024;
 
-/// How long a caller waiting for another caller's refresh sleeps between
-/// looks at the cache.
-const WAIT_POLL: Duration = Duration::from_millis(5);
+/// The refreshes that have ended, counted for the callers waiting for
+/// one: the cache's waker counts and wakes them, so they wait on the
+/// condition variable instead of polling.
+#[derive(Default)]
+struct Ended {
+    count: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Ended {
+    fn lock(&self) -> MutexGuard<'_, u64> {
+        self.count.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until a refresh ends after `seen` was read, or `deadline`.
+    fn wait_past(&self, seen: u64, deadline: Instant) {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let g = self.lock();
+        drop(self.changed.wait_timeout_while(g, wait, |c| *c == seen));
+    }
+}
 
 /// A snapshot of this process's environment (variables that are not
 /// UTF-8 are left out).
@@ -68,6 +86,7 @@ pub struct DefaultCredentialsChain {
     /// transport, in core).
     settings: ChainSettings,
     cache: CredentialsCache,
+    ended: Arc<Ended>,
     io: ChainIo,
 }
 
@@ -97,10 +116,17 @@ impl DefaultCredentialsChain {
 
     /// A chain with these settings and this cache (from the client builder).
     pub(crate) fn from_prepared(p: PreparedChain) -> Self {
+        let ended = Arc::new(Ended::default());
+        let e = ended.clone();
+        p.cache.on_refresh_end(move || {
+            *e.lock() += 1;
+            e.changed.notify_all();
+        });
         DefaultCredentialsChain {
             io: ChainIo::new(&p.settings),
             settings: p.settings,
             cache: p.cache,
+            ended,
         }
     }
 
@@ -158,6 +184,9 @@ impl DefaultCredentialsChain {
         let waited = Instant::now() + wait;
         let deadline = call_deadline.map_or(waited, |d| d.min(waited));
         loop {
+            // Read before looking, so that a refresh ending between the look
+            // and the wait still ends the wait.
+            let seen = *self.ended.lock();
             match self.cache.get(SystemTime::now()) {
                 CacheLookup::Ready(c) => return Ok(c),
                 CacheLookup::Refresh(ticket) => {
@@ -169,7 +198,7 @@ impl DefaultCredentialsChain {
                 CacheLookup::Wait if Instant::now() >= deadline => {
                     return Err(refresh_wait_expired("credentials cache", wait));
                 }
-                CacheLookup::Wait => thread::sleep(WAIT_POLL),
+                CacheLookup::Wait => self.ended.wait_past(seen, deadline),
             }
         }
     }

@@ -300,7 +300,7 @@ impl Client {
         // Resolving credentials is part of the operation: the chain cuts
         // its steps at the call's deadline, and a failure at the deadline is
         // the operation's timeout.
-        let credentials = match (inner.credentials)(Some(call.deadline())) {
+        let mut credentials = match (inner.credentials)(Some(call.deadline())) {
             Ok(c) => c,
             Err(e) => {
                 let now = Instant::now();
@@ -309,6 +309,14 @@ impl Client {
             }
         };
         loop {
+            // Credentials about to expire are asked for again before an
+            // attempt signs with them (core's rule, as in the async client).
+            if credentials.needs_refresh(SystemTime::now()) {
+                match (inner.credentials)(Some(call.deadline())) {
+                    Ok(c) => credentials = c,
+                    Err(e) => tracing::warn!(error = %e, "refreshing credentials failed"),
+                }
+            }
             match call.poll(
                 Instant::now(),
                 SystemTime::now(),

@@ -23,7 +23,7 @@ use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use personalize_events_credentials::{
     chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
     ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
-    ProcessOutput, ProxySettings, RefreshOutcome, RefreshTicket, TrustSettings, MAX_CHAIN_STEPS,
+    ProcessOutput, ProxySettings, RefreshOutcome, TrustSettings, MAX_CHAIN_STEPS,
 };
 use tokio::sync::Notify;
 
@@ -63,26 +63,16 @@ impl fmt::Debug for SingleFlight {
     }
 }
 
-/// The refresh in progress: dropping it (completed, failed, panicked or
-/// cancelled) releases the ticket first, then wakes the waiters, so that
-/// one of them takes over when the refresh did not finish.
-struct Refreshing {
-    ticket: Option<RefreshTicket>,
-    notify: Arc<Notify>,
-}
-
-impl Drop for Refreshing {
-    fn drop(&mut self) {
-        drop(self.ticket.take());
-        self.notify.notify_waiters();
-    }
-}
-
 impl SingleFlight {
     pub(crate) fn new(cache: CredentialsCache, wait: Duration) -> Self {
+        let notify = Arc::new(Notify::new());
+        let n = notify.clone();
+        // A refresh that ends (done, failed, cancelled or panicked) wakes the
+        // waiters, one of which takes over when it did not finish.
+        cache.on_refresh_end(move || n.notify_waiters());
         SingleFlight {
             cache,
-            notify: Arc::new(Notify::new()),
+            notify,
             wait,
         }
     }
@@ -107,21 +97,15 @@ impl SingleFlight {
             match self.cache.get(SystemTime::now()) {
                 CacheLookup::Ready(c) => return Ok(c),
                 CacheLookup::Refresh(ticket) => {
-                    let mut guard = Refreshing {
-                        ticket: Some(ticket),
-                        notify: Arc::clone(&self.notify),
-                    };
                     let Some(refresh) = refresh.take() else {
                         return Err(Error::Config(format!(
                             "{source}: asked to refresh twice in one call"
                         )));
                     };
+                    // Dropping this future drops the ticket, which wakes a
+                    // waiter to take over.
                     let result = refresh().await;
-                    let (out, outcome) = match guard.ticket.take() {
-                        Some(t) => t.finish(result, SystemTime::now()),
-                        None => (result, RefreshOutcome::Failed),
-                    };
-                    drop(guard);
+                    let (out, outcome) = ticket.finish(result, SystemTime::now());
                     log_refresh(&outcome);
                     return out;
                 }
@@ -233,9 +217,13 @@ impl DefaultCredentialsChain {
 
     /// How long a call waits while another one refreshes and no valid
     /// credentials are cached (default 30 s); then it fails. Set it before
-    /// cloning: it makes a new, empty cache.
+    /// cloning: clones made earlier keep their wait (they share the cache).
     pub fn wait_timeout(mut self, wait: Duration) -> Self {
-        self.flight = Arc::new(SingleFlight::new(self.flight.cache().clone(), wait));
+        self.flight = Arc::new(SingleFlight {
+            cache: self.flight.cache.clone(),
+            notify: self.flight.notify.clone(),
+            wait,
+        });
         self.with(|s| s.wait_timeout(wait))
     }
 

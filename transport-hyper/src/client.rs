@@ -31,9 +31,6 @@ use crate::proxy::ProxyConnector;
 /// The largest response body read (1 MiB); the service's bodies are tiny.
 pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
-/// Credentials expiring within this margin are asked for again.
-const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(60);
-
 /// How long an idle pooled connection is kept, by default.
 const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -246,7 +243,7 @@ where
                 Err(_) => return Err(call.credentials_failed(now(), None)),
             };
         let result = loop {
-            if credentials.expires_within(SystemTime::now(), CREDENTIALS_REFRESH_MARGIN) {
+            if credentials.needs_refresh(SystemTime::now()) {
                 match tokio::time::timeout_at(deadline, inner.credentials.provide()).await {
                     Ok(Ok(c)) => credentials = c,
                     Ok(Err(e)) => tracing::warn!(error = %e, "refreshing credentials failed"),
