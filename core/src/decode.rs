@@ -7,6 +7,11 @@
 
 use crate::Error;
 
+/// The largest response body a client reads (1 MiB), in both transports:
+/// the service answers with small JSON documents, and a longer body is cut
+/// (a 200 stays a success, an error keeps its status and code).
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
 /// The request id of a response (`x-amzn-RequestId`, or `x-amz-request-id`).
 pub fn request_id(headers: &http::HeaderMap) -> Option<String> {
     headers

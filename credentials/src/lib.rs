@@ -97,6 +97,10 @@ pub use wire::{
     parse_sts_credentials,
 };
 
+/// The largest answer a transport reads for the chain: from a credentials
+/// endpoint, STS, the SSO portal, or a `credential_process`'s output (64 KiB).
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
 /// A snapshot of the process environment: variables and the home directory.
 ///
 /// The transport builds it once with

@@ -13,9 +13,6 @@ use personalize_events_credentials::{
 use crate::chain::{process_environment, DefaultCredentialsChain};
 use crate::{Client, CredentialsProvider, Inner};
 
-/// The default largest response body read, in bytes (1 MiB).
-pub const DEFAULT_MAX_RESPONSE_BODY: usize = 1 << 20;
-
 /// This transport's wording of the build errors naming its methods.
 const MESSAGES: BuildMessages = BuildMessages {
     no_region: "no region: set one with ClientBuilder::region, or AWS_REGION with Client::from_env",
@@ -57,7 +54,7 @@ impl Default for ClientBuilder {
         ClientBuilder {
             settings: ClientSettings::new(),
             credentials: None,
-            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
+            max_response_body: personalize_events_core::MAX_RESPONSE_BYTES,
         }
     }
 }

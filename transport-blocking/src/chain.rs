@@ -20,9 +20,6 @@ use personalize_events_credentials::{
     ProcessOutput, ProxySettings, RefreshOutcome, TrustSettings, MAX_CHAIN_STEPS,
 };
 
-/// The largest answer read from a credentials endpoint or STS.
-const MAX_ANSWER: usize = 64 * 1024;
-
 /// The refreshes that have ended, counted for the callers waiting for
 /// one: the cache's waker counts and wakes them, so they wait on the
 /// condition variable instead of polling.
@@ -348,7 +345,10 @@ impl ChainIo {
             .build();
         let response = agent.run(request).map_err(crate::transport::map_error)?;
         let (parts, body) = response.into_parts();
-        let bytes = crate::transport::read_limited(body.into_reader(), MAX_ANSWER)?;
+        let bytes = crate::transport::read_limited(
+            body.into_reader(),
+            personalize_events_credentials::MAX_ANSWER_BYTES,
+        )?;
         Ok(http::Response::from_parts(parts, bytes))
     }
 }
@@ -371,7 +371,10 @@ pub(crate) fn run_process(command: &str, timeout: Duration) -> Result<ProcessOut
         thread::spawn(move || {
             let mut v = Vec::new();
             if let Some(mut p) = pipe {
-                let _ = p.by_ref().take(MAX_ANSWER as u64).read_to_end(&mut v);
+                let _ = p
+                    .by_ref()
+                    .take(personalize_events_credentials::MAX_ANSWER_BYTES as u64)
+                    .read_to_end(&mut v);
                 // Drain the rest so the process never blocks on a full pipe.
                 let _ = std::io::copy(&mut p, &mut std::io::sink());
             }

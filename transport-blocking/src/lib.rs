@@ -103,9 +103,10 @@ use personalize_events_core::Poll;
 use tracing::field::Empty;
 
 pub use batch::{BatchReport, FailedCall};
-pub use builder::{ClientBuilder, DEFAULT_MAX_RESPONSE_BODY};
+pub use builder::ClientBuilder;
 pub use chain::DefaultCredentialsChain;
 pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
+pub use personalize_events_core::MAX_RESPONSE_BYTES;
 pub use personalize_events_core::{
     Action, ActionInteraction, AnyInput, AnyOutput, ClientCore, Credentials, Error, Event, Item,
     MetricAttribution, Operation, Properties, PutActionInteractionsInput,

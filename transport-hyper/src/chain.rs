@@ -31,9 +31,6 @@ use crate::credentials::{ProvideCredentials, ProvideCredentialsFuture};
 use crate::error_map;
 use crate::proxy::ProxyConnector;
 
-/// The largest answer read from a credentials endpoint or STS.
-const MAX_ANSWER: usize = 64 * 1024;
-
 /// The default wait for another caller's refresh (the default operation
 /// timeout).
 #[cfg(any(test, feature = "aws-config-adapter"))]
@@ -371,7 +368,9 @@ impl ChainHttp {
             let (parts, body) = response.into_parts();
             // Cut like every answer the client reads; a cut answer fails to
             // parse and the error names the source.
-            let body = crate::client::read_limited(body, MAX_ANSWER).await?;
+            let body =
+                crate::client::read_limited(body, personalize_events_credentials::MAX_ANSWER_BYTES)
+                    .await?;
             Ok(http::Response::from_parts(parts, body.to_vec()))
         };
         match tokio::time::timeout(timeout, exchange).await {

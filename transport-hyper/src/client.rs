@@ -28,9 +28,6 @@ use crate::credentials::ProvideCredentials;
 use crate::error_map;
 use crate::proxy::ProxyConnector;
 
-/// The largest response body read (1 MiB); the service's bodies are tiny.
-pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
-
 /// How long an idle pooled connection is kept, by default.
 const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -302,7 +299,7 @@ where
                 }
             }
             let (parts, body) = response.into_parts();
-            let body = read_limited(body, MAX_RESPONSE_BYTES).await?;
+            let body = read_limited(body, personalize_events_core::MAX_RESPONSE_BYTES).await?;
             Ok(http::Response::from_parts(parts, body))
         };
         let result = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await {

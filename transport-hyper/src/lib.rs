@@ -110,8 +110,9 @@ mod tls;
 pub use aws_adapter::AwsSdkCredentials;
 pub use batcher::{BatchReport, Batcher, BatcherClosed, BatcherConfig, FailedRecord, RateLimits};
 pub use chain::DefaultCredentialsChain;
-pub use client::{Client, ClientBuilder, DefaultConnector, MAX_RESPONSE_BYTES};
+pub use client::{Client, ClientBuilder, DefaultConnector};
 pub use credentials::{ProvideCredentials, ProvideCredentialsFuture};
+pub use personalize_events_core::MAX_RESPONSE_BYTES;
 pub use personalize_events_credentials::{
     ChainTimeouts, Environment, ProxySettings, TrustSettings,
 };
