@@ -453,9 +453,9 @@ mod tests {
         let cache = CredentialsCache::new();
         let woken = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let w = woken.clone();
-        cache
-            .clone()
-            .on_refresh_end(move || drop(w.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+        cache.clone().on_refresh_end(move || {
+            w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
         let count = || woken.load(std::sync::atomic::Ordering::SeqCst);
         // Completed, failed, dropped unfinished: each wakes once, and the
         // cache is already updated when the waker runs.

@@ -10,7 +10,7 @@ use personalize_events_credentials::{
     BuildMessages, ClientSettings, ConfigLoader, CredentialsSource, Environment, ProxySettings,
 };
 
-use crate::chain::{process_environment, DefaultCredentialsChain};
+use crate::chain::DefaultCredentialsChain;
 use crate::{Client, CredentialsProvider, Inner};
 
 /// This transport's wording of the build errors naming its methods.
@@ -117,7 +117,7 @@ impl ClientBuilder {
     /// URL is malformed; `Error::Credentials` when no credentials were given
     /// without `with_env`, or the environment's are incomplete.
     pub fn build(self) -> Result<Client, Error> {
-        let env = self.settings.environment_to_read(process_environment);
+        let env = self.settings.environment_to_read(Environment::from_process);
         self.build_in(env)
     }
 
@@ -138,7 +138,7 @@ impl ClientBuilder {
         };
         let core = built.core;
         let proxy =
-            (built.proxy).unwrap_or_else(|| ProxySettings::from_env(&process_environment()));
+            (built.proxy).unwrap_or_else(|| ProxySettings::from_env(&Environment::from_process()));
         let net = crate::network::Network::new(&proxy, core.config().endpoint.url(), &built.trust)?;
         let t = core.config().timeouts;
         let http = crate::transport::Http::new(

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
 use personalize_events_credentials::{
-    chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
-    ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
-    ProcessOutput, ProxySettings, RefreshOutcome, TrustSettings, MAX_CHAIN_STEPS,
+    chain_steps_exhausted, is_local_endpoint, log_resolved, refresh_wait_expired, shell_command,
+    CacheLookup, ChainSettings, ChainStep, CredentialsCache, FileError, PreparedChain,
+    ProcessOutput, ProxySettings, TrustSettings, MAX_CHAIN_STEPS,
 };
 
 /// The refreshes that have ended, counted for the callers waiting for
@@ -40,12 +40,6 @@ impl Ended {
         let g = self.lock();
         drop(self.changed.wait_timeout_while(g, wait, |c| *c == seen));
     }
-}
-
-/// A snapshot of this process's environment (variables that are not
-/// UTF-8 are left out).
-pub(crate) fn process_environment() -> Environment {
-    Environment::from_os_vars(std::env::vars_os())
 }
 
 /// The default credentials chain of the AWS CLI and SDKs, with the
@@ -97,20 +91,6 @@ impl fmt::Debug for DefaultCredentialsChain {
 }
 
 impl DefaultCredentialsChain {
-    /// A chain over this process's environment, read now.
-    pub fn from_env() -> Self {
-        DefaultCredentialsChain::new(process_environment())
-    }
-
-    /// A chain over an environment snapshot (tests, or a program that
-    /// builds its own).
-    pub fn new(env: Environment) -> Self {
-        DefaultCredentialsChain::from_prepared(PreparedChain {
-            settings: ChainSettings::new(env),
-            cache: CredentialsCache::new(),
-        })
-    }
-
     /// A chain with these settings and this cache (from the client builder).
     pub(crate) fn from_prepared(p: PreparedChain) -> Self {
         let ended = Arc::new(Ended::default());
@@ -128,28 +108,15 @@ impl DefaultCredentialsChain {
     }
 
     /// Applies `f` to the settings.
+    fn cache(&self) -> &CredentialsCache {
+        &self.cache
+    }
+
+    personalize_events_credentials::chain_setters!();
+
     fn with(mut self, f: impl FnOnce(ChainSettings) -> ChainSettings) -> Self {
         self.settings = f(self.settings);
         self
-    }
-
-    /// Reads this profile instead of `AWS_PROFILE` / `default`; like the
-    /// CLI's `--profile`, the environment's keys and web identity variables
-    /// are then skipped.
-    pub fn profile(self, name: impl Into<String>) -> Self {
-        self.with(|s| s.profile(name))
-    }
-
-    /// The region for STS calls (else `AWS_REGION`, `AWS_DEFAULT_REGION`,
-    /// the profile's `region`, or the global endpoint).
-    pub fn region(self, region: impl Into<String>) -> Self {
-        self.with(|s| s.region(region))
-    }
-
-    /// Timeouts of the chain's steps (instance metadata, container
-    /// endpoint, STS, `credential_process`).
-    pub fn timeouts(self, timeouts: ChainTimeouts) -> Self {
-        self.with(|s| s.timeouts(timeouts))
     }
 
     /// How long a caller waits while another one refreshes and no valid
@@ -189,7 +156,7 @@ impl DefaultCredentialsChain {
                 CacheLookup::Refresh(ticket) => {
                     let result = self.resolve(call_deadline);
                     let (out, outcome) = ticket.finish(result, SystemTime::now());
-                    log_refresh(&outcome);
+                    outcome.log();
                     return out;
                 }
                 CacheLookup::Wait if Instant::now() >= deadline => {
@@ -198,17 +165,6 @@ impl DefaultCredentialsChain {
                 CacheLookup::Wait => self.ended.wait_past(seen, deadline),
             }
         }
-    }
-
-    /// Forgets the cached credentials, so that the next call resolves them
-    /// again.
-    pub fn invalidate(&self) {
-        self.cache.invalidate();
-    }
-
-    /// How many times the chain has stored new credentials.
-    pub fn refreshes(&self) -> u64 {
-        self.cache.generation()
     }
 
     /// Runs the chain once, to the end or to `deadline`.
@@ -224,21 +180,19 @@ impl DefaultCredentialsChain {
         let mut chain = self.settings.chain();
         tracing::debug!(profile = chain.profile_name(), "resolving credentials");
         for _ in 0..MAX_CHAIN_STEPS {
-            match chain.poll(SystemTime::now()) {
+            let step = chain.poll(SystemTime::now());
+            step.trace();
+            match step {
                 ChainStep::ReadFile(path) => {
-                    tracing::trace!(path = %path.display(), "credentials chain reads a file");
                     chain.handle_file(&path, std::fs::read(&path).map_err(FileError::from));
                 }
                 ChainStep::Http { request, timeout } => {
-                    tracing::trace!(method = %request.method(), uri = %request.uri(), "credentials chain sends a request");
                     chain.handle_http(self.io.send(request, within(timeout)));
                 }
                 ChainStep::RunProcess { command, timeout } => {
-                    tracing::trace!("credentials chain runs credential_process");
                     chain.handle_process(run_process(&command, within(timeout)));
                 }
                 ChainStep::WriteFile { path, contents } => {
-                    tracing::trace!(path = %path.display(), "credentials chain writes a file");
                     chain.handle_write(
                         &path,
                         std::fs::write(&path, contents).map_err(FileError::from),
@@ -249,24 +203,6 @@ impl DefaultCredentialsChain {
         }
         Err(chain_steps_exhausted())
     }
-}
-
-/// Logs how a refresh ended.
-fn log_refresh(outcome: &RefreshOutcome) {
-    match outcome {
-        RefreshOutcome::KeptOld(e) => tracing::warn!(error = %e, "{outcome}"),
-        RefreshOutcome::Replaced => tracing::debug!("{outcome}"),
-        RefreshOutcome::Stored | RefreshOutcome::Failed => {}
-    }
-}
-
-/// Logs the end of a chain run, and passes its result on.
-fn log_resolved(result: Result<Credentials, Error>) -> Result<Credentials, Error> {
-    match &result {
-        Ok(c) => tracing::debug!(expires = c.expires_at().is_some(), "credentials resolved"),
-        Err(e) => tracing::debug!(error = %e, "no credentials"),
-    }
-    result
 }
 
 /// The HTTP side of the chain: ureq agents that report any status as a
@@ -357,7 +293,9 @@ impl ChainIo {
 /// captured (read on threads, so that a chatty process never blocks), and
 /// kills it when `timeout` passes.
 pub(crate) fn run_process(command: &str, timeout: Duration) -> Result<ProcessOutput, Error> {
-    let mut cmd = shell(command);
+    let [program, flag, line] = shell_command(command);
+    let mut cmd = Command::new(program);
+    cmd.arg(flag).arg(line);
     cmd.stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -432,23 +370,10 @@ pub(crate) fn run_process(command: &str, timeout: Duration) -> Result<ProcessOut
     })
 }
 
-#[cfg(not(windows))]
-fn shell(command: &str) -> Command {
-    let mut c = Command::new("sh");
-    c.arg("-c").arg(command);
-    c
-}
-
-#[cfg(windows)]
-fn shell(command: &str) -> Command {
-    let mut c = Command::new("cmd");
-    c.arg("/C").arg(command);
-    c
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use personalize_events_credentials::{ChainSettings, Environment};
 
     #[cfg(unix)]
     #[test]

@@ -21,9 +21,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use personalize_events_credentials::{
-    chain_steps_exhausted, is_local_endpoint, refresh_wait_expired, CacheLookup, ChainSettings,
-    ChainStep, ChainTimeouts, CredentialsCache, Environment, FileError, PreparedChain,
-    ProcessOutput, ProxySettings, RefreshOutcome, TrustSettings, MAX_CHAIN_STEPS,
+    chain_steps_exhausted, is_local_endpoint, log_resolved, refresh_wait_expired, shell_command,
+    CacheLookup, ChainSettings, ChainStep, CredentialsCache, FileError, PreparedChain,
+    ProcessOutput, ProxySettings, TrustSettings, MAX_CHAIN_STEPS,
 };
 use tokio::sync::Notify;
 
@@ -35,12 +35,6 @@ use crate::proxy::ProxyConnector;
 /// timeout).
 #[cfg(any(test, feature = "aws-config-adapter"))]
 pub(crate) const DEFAULT_WAIT: Duration = ChainSettings::DEFAULT_WAIT;
-
-/// A snapshot of this process's environment (variables that are not
-/// UTF-8 are left out).
-pub(crate) fn process_environment() -> Environment {
-    Environment::from_os_vars(std::env::vars_os())
-}
 
 /// Cached credentials refreshed by one caller at a time: the others use the
 /// old credentials while they are valid, or wait on a [`Notify`] (at most
@@ -103,7 +97,7 @@ impl SingleFlight {
                     // waiter to take over.
                     let result = refresh().await;
                     let (out, outcome) = ticket.finish(result, SystemTime::now());
-                    log_refresh(&outcome);
+                    outcome.log();
                     return out;
                 }
                 CacheLookup::Wait => {
@@ -164,20 +158,6 @@ impl fmt::Debug for DefaultCredentialsChain {
 }
 
 impl DefaultCredentialsChain {
-    /// A chain over this process's environment, read now.
-    pub fn from_env() -> Self {
-        DefaultCredentialsChain::new(process_environment())
-    }
-
-    /// A chain over an environment snapshot (tests, or a program that
-    /// builds its own).
-    pub fn new(env: Environment) -> Self {
-        DefaultCredentialsChain::from_prepared(PreparedChain {
-            settings: ChainSettings::new(env),
-            cache: CredentialsCache::new(),
-        })
-    }
-
     /// A chain with these settings and this cache (from the client builder).
     pub(crate) fn from_prepared(p: PreparedChain) -> Self {
         DefaultCredentialsChain {
@@ -188,28 +168,15 @@ impl DefaultCredentialsChain {
     }
 
     /// Applies `f` to the settings.
+    fn cache(&self) -> &CredentialsCache {
+        self.flight.cache()
+    }
+
+    personalize_events_credentials::chain_setters!();
+
     fn with(mut self, f: impl FnOnce(ChainSettings) -> ChainSettings) -> Self {
         self.settings = f(self.settings);
         self
-    }
-
-    /// Reads this profile instead of `AWS_PROFILE` / `default`; like the
-    /// CLI's `--profile`, the environment's keys and web identity variables
-    /// are then skipped.
-    pub fn profile(self, name: impl Into<String>) -> Self {
-        self.with(|s| s.profile(name))
-    }
-
-    /// The region for STS calls (else `AWS_REGION`, `AWS_DEFAULT_REGION`,
-    /// the profile's `region`, or the global endpoint).
-    pub fn region(self, region: impl Into<String>) -> Self {
-        self.with(|s| s.region(region))
-    }
-
-    /// Timeouts of the chain's steps (instance metadata, container
-    /// endpoint, STS, `credential_process`).
-    pub fn timeouts(self, timeouts: ChainTimeouts) -> Self {
-        self.with(|s| s.timeouts(timeouts))
     }
 
     /// How long a call waits while another one refreshes and no valid
@@ -224,38 +191,25 @@ impl DefaultCredentialsChain {
         self.with(|s| s.wait_timeout(wait))
     }
 
-    /// Forgets the cached credentials, so that the next call resolves them
-    /// again.
-    pub fn invalidate(&self) {
-        self.flight.cache().invalidate();
-    }
-
-    /// How many times the chain has stored new credentials.
-    pub fn refreshes(&self) -> u64 {
-        self.flight.cache().generation()
-    }
-
     /// Runs the chain once, to the end.
     async fn resolve(&self) -> Result<Credentials, Error> {
         let mut chain = self.settings.chain();
         tracing::debug!(profile = chain.profile_name(), "resolving credentials");
         for _ in 0..MAX_CHAIN_STEPS {
-            match chain.poll(SystemTime::now()) {
+            let step = chain.poll(SystemTime::now());
+            step.trace();
+            match step {
                 ChainStep::ReadFile(path) => {
-                    tracing::trace!(path = %path.display(), "credentials chain reads a file");
                     let r = tokio::fs::read(&path).await.map_err(FileError::from);
                     chain.handle_file(&path, r);
                 }
                 ChainStep::Http { request, timeout } => {
-                    tracing::trace!(method = %request.method(), uri = %request.uri(), "credentials chain sends a request");
                     chain.handle_http(self.http.send(request, timeout).await);
                 }
                 ChainStep::RunProcess { command, timeout } => {
-                    tracing::trace!("credentials chain runs credential_process");
                     chain.handle_process(run_process(&command, timeout).await);
                 }
                 ChainStep::WriteFile { path, contents } => {
-                    tracing::trace!(path = %path.display(), "credentials chain writes a file");
                     let r = tokio::fs::write(&path, contents)
                         .await
                         .map_err(FileError::from);
@@ -266,24 +220,6 @@ impl DefaultCredentialsChain {
         }
         Err(chain_steps_exhausted())
     }
-}
-
-/// Logs how a refresh ended.
-fn log_refresh(outcome: &RefreshOutcome) {
-    match outcome {
-        RefreshOutcome::KeptOld(e) => tracing::warn!(error = %e, "{outcome}"),
-        RefreshOutcome::Replaced => tracing::debug!("{outcome}"),
-        RefreshOutcome::Stored | RefreshOutcome::Failed => {}
-    }
-}
-
-/// Logs the end of a chain run, and passes its result on.
-fn log_resolved(result: Result<Credentials, Error>) -> Result<Credentials, Error> {
-    match &result {
-        Ok(c) => tracing::debug!(expires = c.expires_at().is_some(), "credentials resolved"),
-        Err(e) => tracing::debug!(error = %e, "no credentials"),
-    }
-    result
 }
 
 impl ProvideCredentials for DefaultCredentialsChain {
@@ -386,7 +322,9 @@ impl ChainHttp {
 /// Runs `command` through the shell, stdin inherited and the output
 /// captured; killed when `timeout` passes (or when this future is dropped).
 pub(crate) async fn run_process(command: &str, timeout: Duration) -> Result<ProcessOutput, Error> {
-    let mut cmd = shell(command);
+    let [program, flag, line] = shell_command(command);
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.arg(flag).arg(line);
     cmd.stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -418,23 +356,10 @@ pub(crate) async fn run_process(command: &str, timeout: Duration) -> Result<Proc
     }
 }
 
-#[cfg(not(windows))]
-fn shell(command: &str) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new("sh");
-    c.arg("-c").arg(command);
-    c
-}
-
-#[cfg(windows)]
-fn shell(command: &str) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new("cmd");
-    c.arg("/C").arg(command);
-    c
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use personalize_events_credentials::{ChainSettings, Environment};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn temp(n: u32, secs: u64) -> Credentials {

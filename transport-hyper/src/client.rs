@@ -17,13 +17,14 @@ use personalize_events_core::{
     SendRequest,
 };
 use personalize_events_credentials::{
-    BuildMessages, ClientSettings, ConfigLoader, CredentialsSource, ProxySettings, TrustSettings,
+    BuildMessages, ClientSettings, ConfigLoader, CredentialsSource, Environment, ProxySettings,
+    TrustSettings,
 };
 use tracing::field::Empty;
 use tracing::Instrument;
 
 use crate::batcher::{Batcher, BatcherConfig};
-use crate::chain::{process_environment, DefaultCredentialsChain};
+use crate::chain::DefaultCredentialsChain;
 use crate::credentials::ProvideCredentials;
 use crate::error_map;
 use crate::proxy::ProxyConnector;
@@ -411,7 +412,7 @@ impl ClientBuilder {
     /// environment is read): the core, the credentials, the pool's idle
     /// timeout, the proxies and the trust.
     fn parts(self) -> Result<Parts, Error> {
-        let env = self.settings.environment_to_read(process_environment);
+        let env = self.settings.environment_to_read(Environment::from_process);
         // The shared config files, read whole at build time (which may run
         // outside a runtime); a missing one is treated as absent.
         let files = (env.as_ref())
@@ -424,7 +425,7 @@ impl ClientBuilder {
             CredentialsSource::Chain(p) => Arc::new(DefaultCredentialsChain::from_prepared(p)),
         };
         let proxy =
-            (built.proxy).unwrap_or_else(|| ProxySettings::from_env(&process_environment()));
+            (built.proxy).unwrap_or_else(|| ProxySettings::from_env(&Environment::from_process()));
         Ok(Parts {
             core: built.core,
             credentials,

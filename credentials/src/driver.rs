@@ -1,0 +1,153 @@
+//! What a transport's `DefaultCredentialsChain` shares with the other
+//! transport's, written once: the log lines of a chain run and of a
+//! refresh, the shell a `credential_process` runs in, the process's
+//! environment snapshot, and the chain's public setters
+//! ([`chain_setters!`](crate::chain_setters)).
+//!
+//! Logging is through `tracing` (never IO of this crate's own: the
+//! subscriber is the program's).
+
+use personalize_events_core::{Credentials, Error};
+
+use crate::{ChainStep, Environment, RefreshOutcome};
+
+impl Environment {
+    /// A snapshot of this process's environment, read now (variables that
+    /// are not UTF-8 are left out).
+    pub fn from_process() -> Self {
+        Environment::from_os_vars(std::env::vars_os())
+    }
+}
+
+impl ChainStep {
+    /// Logs the step at trace level: what it reads, sends or runs, never a
+    /// secret (no file contents, headers, bodies or command line).
+    pub fn trace(&self) {
+        match self {
+            ChainStep::ReadFile(path) => {
+                tracing::trace!(path = %path.display(), "credentials chain reads a file")
+            }
+            ChainStep::Http { request, .. } => tracing::trace!(
+                method = %request.method(),
+                uri = %request.uri(),
+                "credentials chain sends a request"
+            ),
+            ChainStep::RunProcess { .. } => {
+                tracing::trace!("credentials chain runs credential_process")
+            }
+            ChainStep::WriteFile { path, .. } => {
+                tracing::trace!(path = %path.display(), "credentials chain writes a file")
+            }
+            ChainStep::Done(_) => {}
+        }
+    }
+}
+
+impl RefreshOutcome {
+    /// Logs how a refresh ended: a warning when the old credentials were
+    /// kept after a failure.
+    pub fn log(&self) {
+        match self {
+            RefreshOutcome::KeptOld(e) => tracing::warn!(error = %e, "{self}"),
+            RefreshOutcome::Replaced => tracing::debug!("{self}"),
+            RefreshOutcome::Stored | RefreshOutcome::Failed => {}
+        }
+    }
+}
+
+/// Logs the end of a chain run, and passes its result on.
+pub fn log_resolved(result: Result<Credentials, Error>) -> Result<Credentials, Error> {
+    match &result {
+        Ok(c) => tracing::debug!(expires = c.expires_at().is_some(), "credentials resolved"),
+        Err(e) => tracing::debug!(error = %e, "no credentials"),
+    }
+    result
+}
+
+/// The program and arguments that run a `credential_process` command line
+/// through the shell: `sh -c COMMAND` on Unix, `cmd /C COMMAND` on Windows.
+pub fn shell_command(command: &str) -> [&str; 3] {
+    if cfg!(windows) {
+        ["cmd", "/C", command]
+    } else {
+        ["sh", "-c", command]
+    }
+}
+
+/// Expands, inside `impl DefaultCredentialsChain { .. }` of a transport,
+/// the constructors and setters both transports' chains share. The chain
+/// must have `fn from_prepared(PreparedChain) -> Self`,
+/// `fn with(self, f: impl FnOnce(ChainSettings) -> ChainSettings) -> Self`
+/// and `fn cache(&self) -> &CredentialsCache`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! chain_setters {
+    () => {
+        /// A chain over this process's environment, read now.
+        pub fn from_env() -> Self {
+            Self::new($crate::Environment::from_process())
+        }
+
+        /// A chain over an environment snapshot (tests, or a program that
+        /// builds its own). Its own requests (STS, the SSO portal) go through
+        /// the snapshot's proxy variables and trust its `AWS_CA_BUNDLE`, else
+        /// the system's store.
+        pub fn new(env: $crate::Environment) -> Self {
+            Self::from_prepared($crate::PreparedChain {
+                settings: $crate::ChainSettings::new(env),
+                cache: $crate::CredentialsCache::new(),
+            })
+        }
+
+        /// Reads this profile instead of `AWS_PROFILE` / `default`; like the
+        /// CLI's `--profile`, the environment's keys and web identity
+        /// variables are then skipped.
+        pub fn profile(self, name: impl Into<String>) -> Self {
+            self.with(|s| s.profile(name))
+        }
+
+        /// The region for STS calls (else `AWS_REGION`, `AWS_DEFAULT_REGION`,
+        /// the profile's `region`, or the global endpoint).
+        pub fn region(self, region: impl Into<String>) -> Self {
+            self.with(|s| s.region(region))
+        }
+
+        /// Timeouts of the chain's steps (instance metadata, container
+        /// endpoint, STS, `credential_process`).
+        pub fn timeouts(self, timeouts: $crate::ChainTimeouts) -> Self {
+            self.with(|s| s.timeouts(timeouts))
+        }
+
+        /// Forgets the cached credentials, so that the next call resolves
+        /// them again.
+        pub fn invalidate(&self) {
+            self.cache().invalidate();
+        }
+
+        /// How many times the chain has stored new credentials.
+        pub fn refreshes(&self) -> u64 {
+            self.cache().generation()
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_and_process_environment() {
+        let [program, flag, command] = shell_command("echo hi");
+        assert_eq!(command, "echo hi");
+        if cfg!(windows) {
+            assert_eq!((program, flag), ("cmd", "/C"));
+        } else {
+            assert_eq!((program, flag), ("sh", "-c"));
+        }
+        // Whatever the process has, the snapshot has the same variables.
+        let env = Environment::from_process();
+        if let Ok(path) = std::env::var("PATH") {
+            assert_eq!(env.get("PATH"), Some(path.trim()).filter(|p| !p.is_empty()));
+        }
+    }
+}
