@@ -253,7 +253,9 @@ pub fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
 
 /// The TLS roots for `trust`: `read` reads a CA bundle (the transport's
 /// IO, e.g. `|p| std::fs::read(p)`), `system` loads the operating system's
-/// store (DER certificates; e.g. with `rustls-native-certs`).
+/// store: its DER certificates and the errors met reading it (e.g. with
+/// `rustls-native-certs`). The errors are logged at debug level, and an
+/// empty store falls back to the bundled roots with a warning.
 ///
 /// # Errors
 ///
@@ -262,7 +264,7 @@ pub fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
 pub fn load_trust_roots(
     trust: &TrustSettings,
     read: impl FnOnce(&Path) -> std::io::Result<Vec<u8>>,
-    system: impl FnOnce() -> Vec<Vec<u8>>,
+    system: impl FnOnce() -> (Vec<Vec<u8>>, Vec<String>),
 ) -> Result<TrustRoots, Error> {
     match trust {
         TrustSettings::WebPki => Ok(TrustRoots::WebPki),
@@ -275,8 +277,14 @@ pub fn load_trust_roots(
             })
         }
         TrustSettings::System => {
-            let der = system();
+            let (der, errors) = system();
+            for e in &errors {
+                tracing::debug!(error = %e, "reading the system trust store");
+            }
             if der.is_empty() {
+                tracing::warn!(
+                    "no certificate in the system trust store: using the bundled Mozilla roots"
+                );
                 Ok(TrustRoots::WebPki)
             } else {
                 Ok(TrustRoots::Certificates {
@@ -360,17 +368,26 @@ mod tests {
                 source: "CA bundle /ca.pem".into()
             }
         );
-        let e = load_trust_roots(&b, |_| Ok(b"junk".to_vec()), Vec::new).unwrap_err();
+        let e = load_trust_roots(&b, |_| Ok(b"junk".to_vec()), Default::default).unwrap_err();
         assert!(e.to_string().contains("/ca.pem") && e.to_string().contains("no PEM"));
-        let e = load_trust_roots(&b, |_| Err(std::io::ErrorKind::NotFound.into()), Vec::new)
-            .unwrap_err();
+        let e = load_trust_roots(
+            &b,
+            |_| Err(std::io::ErrorKind::NotFound.into()),
+            Default::default,
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::Config(_)) && e.to_string().contains("/ca.pem"));
         let s = TrustSettings::System;
         assert_eq!(
-            load_trust_roots(&s, |_| unreachable!(), Vec::new).unwrap(),
+            load_trust_roots(&s, |_| unreachable!(), Default::default).unwrap(),
             TrustRoots::WebPki
         );
-        let got = load_trust_roots(&s, |_| unreachable!(), || vec![vec![9]]).unwrap();
+        let got = load_trust_roots(
+            &s,
+            |_| unreachable!(),
+            || (vec![vec![9]], vec!["one unreadable file".into()]),
+        )
+        .unwrap();
         assert!(matches!(got, TrustRoots::Certificates { der, .. } if der == [vec![9]]));
     }
 }

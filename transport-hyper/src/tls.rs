@@ -35,15 +35,13 @@ pub(crate) fn client_config(trust: &TrustSettings) -> Result<rustls::ClientConfi
     Ok(config.with_no_client_auth())
 }
 
-/// The operating system's trust store, as DER certificates (empty when it
-/// cannot be read; the caller then falls back to the bundled roots).
-fn system_roots() -> Vec<Vec<u8>> {
+/// The operating system's trust store (certificates, errors), for
+/// `load_trust_roots`.
+fn system_roots() -> (Vec<Vec<u8>>, Vec<String>) {
     let found = rustls_native_certs::load_native_certs();
-    for e in &found.errors {
-        tracing::debug!(error = %e, "reading the system trust store");
-    }
-    if found.certs.is_empty() {
-        tracing::warn!("no certificate in the system trust store: using the bundled Mozilla roots");
-    }
-    found.certs.into_iter().map(|c| c.to_vec()).collect()
+    let errors = found.errors.iter().map(|e| e.to_string()).collect();
+    (
+        found.certs.into_iter().map(|c| c.to_vec()).collect(),
+        errors,
+    )
 }
