@@ -249,6 +249,47 @@ impl Client {
         self.send(input)
     }
 
+    /// A presigned request for `input`, valid for `expires_in` (1 s to 7
+    /// days), that anyone holding it can send as it is (like boto3's
+    /// `generate_presigned_url`): the signature is in the query, the body
+    /// is the encoded input. Credentials are resolved as for a call (the
+    /// provider, within the operation timeout); nothing is sent.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use personalize_events_blocking::{Client, Credentials, Event, PutEventsInput};
+    /// let client = Client::builder()
+    ///     .region("us-east-1")
+    ///     .credentials(Credentials::new("AKIDEXAMPLE", "secret", None))
+    ///     .build()?;
+    /// let input = PutEventsInput::new("tracking-id", "session-1")
+    ///     .event(Event::new("click", SystemTime::now()).item_id("item-42"));
+    /// let request = client.presign(&input, Duration::from_secs(300))?;
+    /// assert!(request.uri().query().unwrap_or("").contains("X-Amz-Expires=300"));
+    /// # Ok::<(), personalize_events_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The input's validation error, the credentials' error, and
+    /// `Error::Config` for an expiry out of range.
+    pub fn presign<I: Operation>(
+        &self,
+        input: &I,
+        expires_in: std::time::Duration,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let inner = &*self.inner;
+        let deadline = Instant::now() + inner.core.config().timeouts.operation;
+        let credentials = (inner.credentials)(Some(deadline))?;
+        inner.core.presign(
+            input,
+            &credentials,
+            SystemTime::now(),
+            Some(expires_in),
+            fastrand::u128(..),
+        )
+    }
+
     /// Any of the five inputs, chosen at run time.
     ///
     /// # Errors

@@ -215,6 +215,47 @@ where
         }
     }
 
+    /// A presigned request for `input`, valid for `expires_in` (1 s to 7
+    /// days), that anyone holding it can send as it is (like boto3's
+    /// `generate_presigned_url`): the signature is in the query, the body
+    /// is the encoded input. Credentials are resolved as for a call (the
+    /// provider, within the operation timeout); nothing is sent.
+    ///
+    /// ```no_run
+    /// # async fn f(client: personalize_events_hyper::Client) -> Result<(), personalize_events_hyper::Error> {
+    /// use std::time::{Duration, SystemTime};
+    /// use personalize_events_hyper::{Event, PutEventsInput};
+    /// let input = PutEventsInput::new("tracking-id", "session-1")
+    ///     .event(Event::new("click", SystemTime::now()).item_id("item-42"));
+    /// let request = client.presign(&input, Duration::from_secs(300)).await?;
+    /// assert!(request.uri().query().unwrap_or("").contains("X-Amz-Signature="));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The input's validation error, the credentials' error (a transport
+    /// error of kind `Timeout` when resolving them outlasts the operation
+    /// timeout), and `Error::Config` for an expiry out of range.
+    pub async fn presign<I: Operation>(
+        &self,
+        input: &I,
+        expires_in: Duration,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let core = &self.inner.core;
+        let limit = core.config().timeouts.operation;
+        let credentials = tokio::time::timeout(limit, self.inner.credentials.provide())
+            .await
+            .map_err(|_| presign_credentials_timeout(limit))??;
+        core.presign(
+            input,
+            &credentials,
+            SystemTime::now(),
+            Some(expires_in),
+            fastrand::u128(..),
+        )
+    }
+
     /// Sends one operation: what every `put_*` method does.
     pub async fn send<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
         let span = tracing::debug_span!(
@@ -496,6 +537,18 @@ impl ClientBuilder {
     }
 
     personalize_events_credentials::client_builder_setters!();
+}
+
+/// The error of credentials still not resolved when presigning's
+/// `limit` (the operation timeout) passed.
+fn presign_credentials_timeout(limit: Duration) -> Error {
+    Error::transport(
+        personalize_events_core::TransportErrorKind::Timeout,
+        format!(
+            "credentials not resolved within the operation timeout ({} ms)",
+            limit.as_millis()
+        ),
+    )
 }
 
 /// What [`ClientBuilder::parts`] resolves.
