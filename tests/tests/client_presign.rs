@@ -24,12 +24,15 @@ fn env(endpoint: &str) -> Environment {
     ])
 }
 
+/// A client's presigned request, or why not.
+type Presigned = Result<http::Request<Vec<u8>>, Error>;
+
 /// Presigns `input` for `expires` with each client built from `env`.
 fn presign_both(
     env: &Environment,
     input: &PutItemsInput,
     expires: Duration,
-) -> [(&'static str, Result<http::Request<Vec<u8>>, Error>); 2] {
+) -> [(&'static str, Presigned); 2] {
     let blocking = personalize_events_blocking::Client::builder()
         .environment(env.clone())
         .build()
@@ -52,14 +55,22 @@ fn presign_both(
 fn a_presigned_request_is_accepted_as_it_is_and_refused_when_changed() {
     let server = LocalServer::builder().start_blocking().expect("start");
     let input = PutItemsInput::new(DATASET).item(Item::new("item-9"));
-    for (name, r) in presign_both(&env(&server.endpoint_url()), &input, Duration::from_secs(300)) {
+    for (name, r) in presign_both(
+        &env(&server.endpoint_url()),
+        &input,
+        Duration::from_secs(300),
+    ) {
         let req = r.unwrap_or_else(|e| panic!("{name}: {e}"));
         let query = req.uri().query().unwrap_or("").to_string();
         assert!(query.contains("X-Amz-Signature="), "{name}: {query}");
         assert!(query.contains("X-Amz-Expires=300"), "{name}: {query}");
         assert!(query.contains(DEFAULT_ACCESS_KEY_ID), "{name}: {query}");
         assert!(!req.headers().contains_key("authorization"), "{name}");
-        assert_eq!(server.records().len(), 0, "{name}: presigning sends nothing");
+        assert_eq!(
+            server.records().len(),
+            0,
+            "{name}: presigning sends nothing"
+        );
 
         let mut changed = req.clone();
         let body = String::from_utf8(changed.body().clone()).unwrap();
@@ -69,7 +80,12 @@ fn a_presigned_request_is_accepted_as_it_is_and_refused_when_changed() {
             .assert_error(403, "InvalidSignatureException");
 
         let r = send(&req).unwrap();
-        assert_eq!(r.status, 200, "{name}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "{name}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let records = server.take_records();
         assert_eq!(records.len(), 1, "{name}");
         assert_eq!(records[0].dataset_arn(), Some(DATASET), "{name}");
