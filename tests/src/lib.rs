@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 pub mod async_server;
+pub mod clients;
 pub mod fake_aws;
+pub mod fake_service;
 mod loopback;
 pub mod model_walk;
 pub mod raw_server;
