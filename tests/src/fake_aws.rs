@@ -4,25 +4,21 @@
 //! temporary home directory with `~/.aws` files and helpers to build
 //! `Environment` snapshots.
 //!
-//! Servers are std threads: every connection is served on its own thread,
-//! one request per connection (`connection: close`). Everything is bounded:
-//! a server lives at most 60 s and serves at most 1000 connections, delays
-//! are capped at 10 s, and dropping a server stops it.
+//! The endpoints are handlers on the one [`FakeService`] (std threads,
+//! bounded in connections, lifetime and delays; dropping a server stops
+//! it), through [`FakeServer`]'s simpler request and answer types.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use personalize_events_credentials::Environment;
 
-const MAX_LIFETIME: Duration = Duration::from_secs(60);
-const MAX_CONNECTIONS: usize = 1000;
-const MAX_DELAY: Duration = Duration::from_secs(10);
+use crate::fake_service::{reply, FakeService, ReplyExt, MAX_STALL};
+
+const MAX_DELAY: Duration = MAX_STALL;
 
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
@@ -114,63 +110,38 @@ impl Answer {
     }
 }
 
-type Handler = dyn Fn(&Seen) -> Answer + Send + Sync;
-
-/// A fake HTTP server on 127.0.0.1, answering with a handler.
+/// A fake HTTP server on 127.0.0.1 answering with a handler: a
+/// [`FakeService`] (signatures not checked) that speaks [`Seen`] and
+/// [`Answer`].
 pub struct FakeServer {
-    port: u16,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
+    service: FakeService,
 }
 
 impl FakeServer {
     /// Starts serving on a free port.
     pub fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        listener
-            .set_nonblocking(true)
-            .expect("nonblocking listener");
-        let port = listener.local_addr().expect("local addr").port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let (log, flag) = (seen.clone(), stop.clone());
-        let thread = thread::spawn(move || {
-            let deadline = Instant::now() + MAX_LIFETIME;
-            let mut served = 0;
-            while served < MAX_CONNECTIONS && Instant::now() < deadline {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                let stream = match listener.accept() {
-                    Ok((s, _)) => s,
-                    Err(_) => {
-                        thread::sleep(Duration::from_millis(2));
-                        continue;
-                    }
-                };
-                served += 1;
-                let (handler, log) = (handler.clone(), log.clone());
-                thread::spawn(move || serve(stream, &*handler, &log));
-            }
-        });
         FakeServer {
-            port,
-            seen,
-            stop,
-            thread: Some(thread),
+            service: FakeService::start(move |req| handler(&Seen::of(req)).response()),
         }
     }
 
     /// `http://127.0.0.1:{port}{path}`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}{path}", self.service.url())
     }
 
     /// Every request seen so far, in order of arrival.
     pub fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.service
+            .requests()
+            .iter()
+            .map(|r| Seen {
+                method: r.method.clone(),
+                path: r.path.clone(),
+                headers: lowercased(&r.headers),
+                body: String::from_utf8_lossy(&r.body).into_owned(),
+            })
+            .collect()
     }
 
     /// How many requests had this method and path.
@@ -182,95 +153,42 @@ impl FakeServer {
     }
 }
 
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+fn lowercased(headers: &http::HeaderMap) -> HashMap<String, String> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+impl Seen {
+    fn of(req: &http::Request<Vec<u8>>) -> Seen {
+        Seen {
+            method: req.method().to_string(),
+            path: req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+            headers: lowercased(req.headers()),
+            body: String::from_utf8_lossy(req.body()).into_owned(),
         }
     }
 }
 
-fn serve(mut s: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
-    let _ = s.set_nonblocking(false);
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
-    let Some(req) = read_request(&mut s) else {
-        return;
-    };
-    // Logged before answering, so that a test counting requests sees them
-    // as soon as the client could.
-    log.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(req.clone());
-    let answer = handler(&req);
-    if !answer.delay.is_zero() {
-        thread::sleep(answer.delay);
+impl Answer {
+    fn response(&self) -> http::Response<Vec<u8>> {
+        reply::respond(
+            self.status,
+            &[("content-type", self.content_type)],
+            self.body.clone().into_bytes(),
+        )
+        .delay(self.delay)
     }
-    let reason = match answer.status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        _ => "Status",
-    };
-    let head = format!(
-        "HTTP/1.1 {} {reason}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        answer.status,
-        answer.content_type,
-        answer.body.len()
-    );
-    let _ = s.write_all(head.as_bytes());
-    let _ = s.write_all(answer.body.as_bytes());
-    let _ = s.flush();
-    let _ = s.shutdown(Shutdown::Both);
-}
-
-fn read_request(s: &mut TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p;
-        }
-        if buf.len() > 64 * 1024 {
-            return None;
-        }
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_string();
-    let path = first.next()?.to_string();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-        .min(1 << 20);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < len {
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Seen {
-        method,
-        path,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
 }
 
 /// Decodes `application/x-www-form-urlencoded` text.

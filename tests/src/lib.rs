@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-pub mod async_server;
+pub mod clients;
 pub mod fake_aws;
+pub mod fake_service;
 mod loopback;
 pub mod model_walk;
 pub mod raw_server;
-pub mod scripted_server;
 pub mod sigv4_expect;
 
 /// The repository's `spec/` folder (service model, endpoint rules, SigV4

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use personalize_events_blocking::*;
-use personalize_events_tests::scripted_server::{self, Reply, ScriptedServer};
+use personalize_events_tests::fake_service::{self, reply, FakeService};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record as SpanRecord};
 use tracing::{Event as TraceEvent, Metadata, Subscriber};
@@ -74,12 +74,12 @@ impl Subscriber for Capture {
 
 #[test]
 fn spans_name_the_call_and_attempts_but_no_secret_or_payload() {
-    let server = ScriptedServer::start(vec![Reply::status(503), Reply::ok()]);
+    let server = FakeService::script(vec![reply::status(503), reply::ok()]);
     let client = Client::builder()
         .region("us-east-1")
         .credentials(Credentials::new(
-            scripted_server::ACCESS_KEY_ID,
-            scripted_server::SECRET_ACCESS_KEY,
+            fake_service::ACCESS_KEY_ID,
+            fake_service::SECRET_ACCESS_KEY,
             None,
         ))
         .endpoint_url(server.url())
@@ -144,7 +144,7 @@ fn spans_name_the_call_and_attempts_but_no_secret_or_payload() {
         .to_owned();
     for (_, _, v) in &fields {
         for secret in [
-            scripted_server::SECRET_ACCESS_KEY,
+            fake_service::SECRET_ACCESS_KEY,
             "AWS4-HMAC-SHA256",
             signature.as_str(),
             // Every record value ends in "-payload" (aws-sigv4's own trace

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use personalize_events_tests::scripted_server::ScriptedServer;
+use personalize_events_tests::fake_service::FakeService;
 
 const BASE: &str = personalize_events_core::USER_AGENT_VALUE;
 
@@ -23,7 +23,7 @@ fn config_file(name: &str) -> PathBuf {
 }
 
 fn vars(
-    server: &ScriptedServer,
+    server: &FakeService,
     config: &std::path::Path,
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
@@ -45,7 +45,7 @@ fn vars(
     v
 }
 
-fn last_user_agent(server: &ScriptedServer) -> String {
+fn last_user_agent(server: &FakeService) -> String {
     let reqs = server.requests();
     let r = reqs.last().expect("a request");
     assert!(r.signature_ok(), "the request is signed");
@@ -55,7 +55,7 @@ fn last_user_agent(server: &ScriptedServer) -> String {
 #[test]
 fn blocking_client_sends_the_app_id() {
     use personalize_events_blocking::{Client, Environment, Event, PutEventsInput};
-    let server = ScriptedServer::start(vec![]);
+    let server = FakeService::script(vec![]);
     let config = config_file("blocking");
     let send = |env: Vec<(String, String)>, app_id: Option<&str>| {
         let mut b = Client::builder().environment(Environment::from_vars(env));
@@ -97,7 +97,7 @@ fn blocking_client_sends_the_app_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_client_sends_the_app_id() {
     use personalize_events_hyper::{Client, Environment, Event, PutEventsInput};
-    let server = ScriptedServer::start(vec![]);
+    let server = FakeService::script(vec![]);
     let config = config_file("async");
     for (extra, code, want) in [
         (&[][..], None, "app/nightly-export"),

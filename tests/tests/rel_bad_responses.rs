@@ -15,8 +15,8 @@ use personalize_events_core::{
     decode_response, ClientConfig, ClientCore, Credentials, Error, Poll, PutEventsOutput,
     TransportErrorKind,
 };
+use personalize_events_tests::fake_service;
 use personalize_events_tests::raw_server::{response, RawReply, RawServer};
-use personalize_events_tests::scripted_server;
 use rel_support::{events, Settings};
 
 const ATTEMPTS: usize = 2;
@@ -346,7 +346,7 @@ fn judge(client: &str, case: &str, want: Want, outcome: &Outcome, requests: usiz
 #[test]
 fn bad_answers_give_clear_errors_through_both_clients() {
     let settings =
-        |url: &str| Settings::new(url, scripted_server::credentials()).attempts(ATTEMPTS as u32);
+        |url: &str| Settings::new(url, fake_service::credentials()).attempts(ATTEMPTS as u32);
     for case in cases() {
         let bytes = case.bytes.clone();
         let server = RawServer::start(move |_| RawReply::close(bytes.clone()));
@@ -382,7 +382,7 @@ fn the_connection_after_a_bad_answer_is_not_reused() {
             RawReply::keep(response(200, &[("x-amzn-requestid", b"good")], b""))
         }
     });
-    for c in Settings::new(&server.url(), scripted_server::credentials())
+    for c in Settings::new(&server.url(), fake_service::credentials())
         .attempts(1)
         .timeouts(
             personalize_events_core::Timeouts::default()
@@ -532,7 +532,7 @@ fn transport_errors_are_typed_for_what_the_stack_reports() {
         l.local_addr().unwrap().port()
     };
     let url = format!("http://127.0.0.1:{port}");
-    for c in Settings::new(&url, scripted_server::credentials()).both() {
+    for c in Settings::new(&url, fake_service::credentials()).both() {
         let e = c.put_events(events()).unwrap_err();
         assert!(
             matches!(

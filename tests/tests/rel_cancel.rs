@@ -16,12 +16,12 @@ use std::time::{Duration, SystemTime};
 const QUOTA_INITIAL: u32 = 500;
 const QUOTA_RETRY_COST: u32 = 5;
 use personalize_events_hyper::{Client, Event, PutEventsInput, RetryConfig, Timeouts};
-use personalize_events_tests::async_server::{self, AsyncServer, Reply};
+use personalize_events_tests::fake_service::{self, reply, FakeService, RequestExt};
 
 fn client(url: &str, backoff: Duration) -> Client {
     Client::builder()
         .region("us-east-1")
-        .credentials(async_server::credentials())
+        .credentials(fake_service::credentials())
         .endpoint_url(url)
         .retry_config(
             RetryConfig::default()
@@ -59,7 +59,7 @@ async fn eventually(what: &str, cond: impl Fn() -> bool) {
 
 /// Lowers the quota below its maximum with a call that fails after two
 /// retries, so that a refund (or a leak) would show.
-async fn spend_some_quota(c: &Client, server: &AsyncServer) -> u32 {
+async fn spend_some_quota(c: &Client, server: &FakeService) -> u32 {
     let before = server.request_count();
     assert!(c.put_events(events()).await.is_err());
     assert_eq!(server.request_count() - before, 3);
@@ -70,14 +70,13 @@ async fn spend_some_quota(c: &Client, server: &AsyncServer) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_cancelled_while_waiting_for_its_answer_closes_its_connection() {
-    let server = AsyncServer::start(vec![
-        Reply::status(503),
-        Reply::status(503),
-        Reply::status(503),
-        Reply::Stall(Duration::from_secs(8)),
-        Reply::ok(),
-    ])
-    .await;
+    let server = FakeService::script(vec![
+        reply::status(503),
+        reply::status(503),
+        reply::status(503),
+        reply::stall(Duration::from_secs(8)),
+        reply::ok(),
+    ]);
     let c = client(&server.url(), Duration::from_millis(1));
     let quota = spend_some_quota(&c, &server).await;
 
@@ -99,16 +98,15 @@ async fn a_call_cancelled_while_waiting_for_its_answer_closes_its_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_cancelled_during_a_retry_gives_its_retry_cost_back() {
-    let server = AsyncServer::start(vec![
-        Reply::status(503),
-        Reply::status(503),
-        Reply::status(503),
+    let server = FakeService::script(vec![
+        reply::status(503),
+        reply::status(503),
+        reply::status(503),
         // Cancelled while its retry waits for this answer.
-        Reply::status(503),
-        Reply::Stall(Duration::from_secs(8)),
-        Reply::ok(),
-    ])
-    .await;
+        reply::status(503),
+        reply::stall(Duration::from_secs(8)),
+        reply::ok(),
+    ]);
     let c = client(&server.url(), Duration::from_millis(1));
     let quota = spend_some_quota(&c, &server).await;
 
@@ -130,16 +128,15 @@ async fn calls_cancelled_during_backoff_give_their_retry_cost_back() {
     // (full jitter), so a cancel at 250 ms nearly always finds the call
     // asleep in backoff, holding the retry's cost. A call whose jitter was
     // tiny is in its retry instead (stalled), which must refund as well.
-    let server = AsyncServer::with_handler(|r| {
+    let server = FakeService::signed(|r| {
         if r.header("amz-sdk-request")
             .is_some_and(|v| v.starts_with("attempt=1;"))
         {
-            Reply::status(503)
+            reply::status(503)
         } else {
-            Reply::Stall(Duration::from_secs(8))
+            reply::stall(Duration::from_secs(8))
         }
-    })
-    .await;
+    });
     let c = client(&server.url(), Duration::from_secs(20));
     let mut in_backoff = 0;
     for _ in 0..10 {
@@ -157,14 +154,13 @@ async fn calls_cancelled_during_backoff_give_their_retry_cost_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_cancelled_calls_leak_no_connection_no_descriptor_and_no_quota() {
     const CALLS: usize = 50;
-    let server = AsyncServer::with_handler(|r| {
-        if r.json.as_ref().is_some_and(|j| j["sessionId"] == "fast") {
-            Reply::ok()
+    let server = FakeService::signed(|r| {
+        if r.json().is_some_and(|j| j["sessionId"] == "fast") {
+            reply::ok()
         } else {
-            Reply::Stall(Duration::from_secs(8))
+            reply::stall(Duration::from_secs(8))
         }
-    })
-    .await;
+    });
     let c = client(&server.url(), Duration::from_millis(1));
     let fast =
         || PutEventsInput::new("tracking-1", "fast").event(Event::new("click", SystemTime::now()));

@@ -2,8 +2,8 @@
 //!
 //! Every constraint of the service model (walked from `service-2.json`:
 //! required members, string lengths, list sizes, patterns, reserved property
-//! keys), for every operation, through both clients against a scripted
-//! server: the input at the edge is sent (and arrives intact, signed), the
+//! keys), for every operation, through both clients against the fake
+//! service: the input at the edge is sent (and arrives intact, signed), the
 //! input one past the edge is refused before any IO (the server sees zero
 //! requests) with the field path and the constraint in the error.
 //!
@@ -21,8 +21,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use personalize_events_core::batch::Record;
 use personalize_events_core::*;
 use personalize_events_local::{LocalServer, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
+use personalize_events_tests::fake_service::{self, reply, FakeService};
 use personalize_events_tests::model_walk::{constraint_cases, maximal_inputs, Kind};
-use personalize_events_tests::scripted_server::{self, Reply, ScriptedServer};
 use rel_support::Settings;
 
 fn decode(op: &str, doc: &serde_json::Value) -> Result<AnyInput, Error> {
@@ -31,8 +31,8 @@ fn decode(op: &str, doc: &serde_json::Value) -> Result<AnyInput, Error> {
 
 #[test]
 fn every_constraint_at_its_edge_and_past_it_through_both_clients() {
-    let server = ScriptedServer::with_handler(|_| Reply::ok());
-    let clients = Settings::new(&server.url(), scripted_server::credentials())
+    let server = FakeService::signed(|_| reply::ok());
+    let clients = Settings::new(&server.url(), fake_service::credentials())
         .attempts(1)
         .both();
     let count = || server.requests().len();

@@ -13,8 +13,8 @@ mod rel_support;
 use std::time::Duration;
 
 use personalize_events_core::{Error, TransportErrorKind};
+use personalize_events_tests::fake_service;
 use personalize_events_tests::raw_server::{response, RawReply, RawServer};
-use personalize_events_tests::scripted_server;
 use rel_support::{events, Settings};
 
 /// The AWS SDKs' retry quota as published (smithy-rs `TokenBucket`
@@ -97,7 +97,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn settings(url: &str) -> Settings {
-    Settings::new(url, scripted_server::credentials())
+    Settings::new(url, fake_service::credentials())
         .attempts(2)
         .timeouts(
             personalize_events_core::Timeouts::default()

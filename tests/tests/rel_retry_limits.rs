@@ -27,12 +27,12 @@ const QUOTA_INITIAL: u32 = 500;
 const QUOTA_RETRY_COST: u32 = 5;
 use personalize_events_core::{time, Error, Timeouts, TransportErrorKind, SIGNING_NAME};
 use personalize_events_local::verify::{verify_request_with, VerifyParams};
+use personalize_events_tests::fake_service::{self, reply, FakeService};
 use personalize_events_tests::raw_server::{response, RawReply, RawServer};
-use personalize_events_tests::scripted_server::{self, Reply, ScriptedServer};
 use rel_support::{events, Settings};
 
 fn settings(url: &str) -> Settings {
-    Settings::new(url, scripted_server::credentials())
+    Settings::new(url, fake_service::credentials())
 }
 
 #[test]
@@ -44,10 +44,10 @@ fn exhausted_attempts_return_the_last_error_typed() {
         };
 
         // Three service errors: the third is returned, with its details.
-        let server = ScriptedServer::start(vec![
-            Reply::error(500, "InternalFailure", "first"),
-            Reply::error(429, "ThrottlingException", "second"),
-            Reply::error(503, "ServiceUnavailableException", "third"),
+        let server = FakeService::script(vec![
+            reply::error(500, "InternalFailure", "first"),
+            reply::error(429, "ThrottlingException", "second"),
+            reply::error(503, "ServiceUnavailableException", "third"),
         ]);
         let c = pick(settings(&server.url()));
         let e = c.put_events(events()).unwrap_err();
@@ -66,7 +66,7 @@ fn exhausted_attempts_return_the_last_error_typed() {
         );
 
         // Connections reset three times: a transport error of kind Io.
-        let server = ScriptedServer::start(vec![Reply::Reset, Reply::Reset, Reply::Reset]);
+        let server = FakeService::script(vec![reply::reset(), reply::reset(), reply::reset()]);
         let e = pick(settings(&server.url()))
             .put_events(events())
             .unwrap_err();
@@ -83,7 +83,11 @@ fn exhausted_attempts_return_the_last_error_typed() {
         assert_eq!(server.requests().len(), 3, "{which}");
 
         // Three stalls past the attempt timeout: a transport timeout.
-        let server = ScriptedServer::start(vec![Reply::Stall(Duration::from_secs(3)); 3]);
+        let server = FakeService::script(
+            (0..3)
+                .map(|_| reply::stall(Duration::from_secs(3)))
+                .collect(),
+        );
         let s = settings(&server.url()).timeouts(
             Timeouts::default()
                 .with_attempt(Duration::from_millis(200))
@@ -103,10 +107,10 @@ fn exhausted_attempts_return_the_last_error_typed() {
         assert_eq!(server.requests().len(), 3, "{which}");
 
         // A modeled error ends the retries at once, whatever is left.
-        let server = ScriptedServer::start(vec![
-            Reply::status(503),
-            Reply::error(400, "InvalidInputException", "bad tracking id"),
-            Reply::ok(),
+        let server = FakeService::script(vec![
+            reply::status(503),
+            reply::error(400, "InvalidInputException", "bad tracking id"),
+            reply::ok(),
         ]);
         let e = pick(settings(&server.url()).attempts(5))
             .put_events(events())
@@ -128,11 +132,11 @@ fn a_failing_endpoint_drains_the_quota_then_calls_stop_retrying_until_successes_
     for which in ["blocking", "async"] {
         let failing = Arc::new(AtomicBool::new(true));
         let f = failing.clone();
-        let server = ScriptedServer::with_handler(move |_| {
+        let server = FakeService::signed(move |_| {
             if f.load(Ordering::SeqCst) {
-                Reply::error(503, "ServiceUnavailableException", "down")
+                reply::error(503, "ServiceUnavailableException", "down")
             } else {
-                Reply::ok()
+                reply::ok()
             }
         });
         let s = settings(&server.url());
@@ -185,7 +189,7 @@ const HANG_GUARD: Duration = Duration::from_secs(60);
 
 #[test]
 fn a_stalled_server_cannot_make_a_call_outlive_its_deadline() {
-    let server = ScriptedServer::with_handler(|_| Reply::Stall(Duration::from_secs(10)));
+    let server = FakeService::signed(|_| reply::stall(Duration::from_secs(10)));
     // Short attempts retried until the deadline; then one attempt longer
     // than the whole deadline. Each case: at most this many attempts fit
     // (every attempt lasts its full timeout against a stall), 10 allowed.
@@ -320,7 +324,7 @@ fn skewed_server(offset: Duration) -> RawServer {
         let date = time::http_date(server_now);
         let verdict = verify_request_with(
             &r,
-            |id| (id == scripted_server::ACCESS_KEY_ID).then(scripted_server::credentials),
+            |id| (id == fake_service::ACCESS_KEY_ID).then(fake_service::credentials),
             &params,
         );
         let reply = match verdict {
@@ -397,7 +401,7 @@ fn a_signature_refusal_with_an_agreeing_clock_is_not_retried() {
     let server = skewed_server(Duration::ZERO);
     let mut s = settings(&server.url());
     s.credentials = personalize_events_core::Credentials::new(
-        scripted_server::ACCESS_KEY_ID,
+        fake_service::ACCESS_KEY_ID,
         "not-the-secret",
         None,
     );
