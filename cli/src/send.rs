@@ -509,26 +509,35 @@ fn send_one(client: &Client, input: AnyInput, shared: &Shared<'_>) {
         shared.write_records(input.into_records(), &why);
         return;
     }
+    let operation = input.operation_name();
     let report = client.put_all(input.into_records());
-    Counts::add(&shared.counts.calls, report.calls);
-    Counts::add(&shared.counts.sent, report.records_sent);
-    if report.failures.is_empty() {
+    Counts::add(&shared.counts.calls, report.calls_made as usize);
+    Counts::add(&shared.counts.sent, report.records_sent as usize);
+    if report.failed.is_empty() {
         shared.failed_in_a_row.store(0, Ordering::Relaxed);
     }
-    for f in report.failures {
-        let k = f.records.len();
+    // The records of one failed call share its error: one message each.
+    let mut failed = report.failed.into_iter().peekable();
+    while let Some(first) = failed.next() {
+        let mut records = vec![first.record];
+        while let Some(next) = failed.next_if(|f| f.error == first.error) {
+            records.push(next.record);
+        }
+        let error = first.error;
+        let k = records.len();
+        let plural = if k == 1 { "" } else { "s" };
         Counts::add(&shared.counts.failed, k);
-        Counts::add(&shared.counts.failed_calls, 1);
-        let why = format!(
-            "a {} call of {k} record{} failed: {}",
-            f.operation,
-            if k == 1 { "" } else { "s" },
-            f.error
-        );
+        let why = if matches!(error, personalize_events_core::Error::Validation { .. }) {
+            // Refused before sending: no call was made for it.
+            format!("{k} record{plural} refused before sending: {error}")
+        } else {
+            Counts::add(&shared.counts.failed_calls, 1);
+            format!("a {operation} call of {k} record{plural} failed: {error}")
+        };
         shared.progress.message(&format!("error: {why}"));
-        let fatal = is_fatal(&f.error);
-        let error = f.error.to_string();
-        shared.write_records(f.records, &why);
+        let fatal = is_fatal(&error);
+        let error = error.to_string();
+        shared.write_records(records, &why);
         let in_a_row = shared.failed_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
         if fatal {
             shared.stop(format!("{error} (retrying cannot fix this)"));

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::*;
 use crate::operation::AnyInput;
+use crate::Error;
 
 /// Most records one call may carry.
 pub const MAX_RECORDS_PER_CALL: usize = 10;
@@ -385,6 +386,90 @@ pub fn group_all(records: impl IntoIterator<Item = Record>) -> Vec<AnyInput> {
     out
 }
 
+/// A record that could not be sent, and why: what both clients' batch
+/// reports hold, so that nothing handed to them is lost (`Debug` as the
+/// record's, which redacts what is sensitive).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FailedRecord {
+    /// The record, with the event id it was sent with (when ids are filled
+    /// in), so sending it again cannot count an event twice.
+    pub record: Record,
+    /// What went wrong: its call's error (the last attempt's), or the
+    /// record's own validation error.
+    pub error: Error,
+}
+
+impl FailedRecord {
+    /// A record and its error.
+    pub fn new(record: Record, error: Error) -> Self {
+        FailedRecord { record, error }
+    }
+}
+
+/// What a batch of records came to, in both clients (the blocking
+/// client's `put_all`, the async client's batcher): how many records went
+/// through, in how many calls, and every record that did not, with its
+/// error.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct BatchReport {
+    /// Records the service accepted.
+    pub records_sent: u64,
+    /// Calls made, failed ones included.
+    pub calls_made: u64,
+    /// Calls that failed.
+    pub calls_failed: u64,
+    /// Every record that was not sent, with its error, in the order the
+    /// calls were formed.
+    pub failed: Vec<FailedRecord>,
+}
+
+impl BatchReport {
+    /// True when every record was sent.
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// How many records were not sent.
+    pub fn records_failed(&self) -> usize {
+        self.failed.len()
+    }
+
+    /// The records that were not sent, to write out or send again.
+    pub fn into_failed_records(self) -> Vec<Record> {
+        self.failed.into_iter().map(|f| f.record).collect()
+    }
+
+    /// Adds `other`'s counts and failed records to this report.
+    pub fn merge(&mut self, other: BatchReport) {
+        self.records_sent += other.records_sent;
+        self.calls_made += other.calls_made;
+        self.calls_failed += other.calls_failed;
+        self.failed.extend(other.failed);
+    }
+}
+
+/// A call's input checked before it is sent: unchanged when it is valid;
+/// else its records that fail on their own are refused (each with its
+/// error) and the others regrouped into valid calls. What both clients'
+/// batches do, so that one bad record never takes good ones down with it.
+pub fn checked(input: AnyInput) -> (Vec<AnyInput>, Vec<FailedRecord>) {
+    if input.validate().is_ok() {
+        return (vec![input], Vec::new());
+    }
+    let mut good = Vec::new();
+    let mut failed = Vec::new();
+    for record in input.into_records() {
+        let single = group_all([record.clone()]);
+        match single.iter().try_for_each(|i| i.validate()) {
+            Ok(()) => good.push(record),
+            Err(error) => failed.push(FailedRecord::new(record, error)),
+        }
+    }
+    (group_all(good), failed)
+}
+
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // tests need a real Instant to start from
 mod tests {
@@ -438,5 +523,43 @@ mod tests {
         assert_eq!(g.pending(), 0);
         let recs = out.into_iter().next().unwrap().into_records();
         assert_eq!(recs, vec![Record::item("arn", Item::new("i1"))]);
+    }
+
+    #[test]
+    fn invalid_records_are_split_out() {
+        let good = |i: usize| {
+            Record::event(
+                "t",
+                "s",
+                None,
+                Event::new("click", std::time::UNIX_EPOCH).event_id(format!("e{i}")),
+            )
+        };
+        let bad = Record::event(
+            "t",
+            "s",
+            None,
+            Event::new("", std::time::UNIX_EPOCH).event_id("bad"),
+        );
+        let mut records: Vec<Record> = (0..4).map(good).collect();
+        records.insert(2, bad.clone());
+        let input = group_all(records).pop().unwrap();
+        assert!(input.validate().is_err());
+        let (calls, failed) = checked(input);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].record_count(), 4);
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].record, bad);
+        assert!(matches!(failed[0].error, Error::Validation { .. }));
+        // An item input is split the same way.
+        let items = group_all([
+            Record::item("arn:aws:personalize:us-east-1:1:dataset/x", Item::new("")),
+            Record::item("arn:aws:personalize:us-east-1:1:dataset/x", Item::new("ok")),
+        ])
+        .pop()
+        .unwrap();
+        let (calls, failed) = checked(items);
+        assert_eq!(calls[0].record_count(), 1);
+        assert_eq!(failed.len(), 1);
     }
 }

@@ -7,9 +7,9 @@
 //! batch helper (`put_all`, a call after another, or
 //! `put_all_concurrently`) and the async client's `Batcher` (records put
 //! from many tasks, sent in the background, reported by `flush` and
-//! `close`). [`send_all`] runs a list of records through either and
-//! reports in one shape, for the scenarios both share; where they differ
-//! (a bad record; what only one of them has) it says so here.
+//! `close`). Both report in core's one `BatchReport`; [`send_all`] runs a
+//! list of records through either, for the scenarios both share; what only
+//! one of them has is tested for that one.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use personalize_events_core::batch::Record;
 use personalize_events_core::{Action, ActionInteraction, Error, Event, Item, RetryConfig, User};
-use personalize_events_hyper::{BatchReport, BatcherConfig};
+use personalize_events_hyper::{BatchReport, BatcherConfig, FailedRecord};
 use personalize_events_local::LocalServer;
 use personalize_events_tests::client_tests;
 use personalize_events_tests::clients::{runtime, Kind, Settings};
@@ -31,46 +31,18 @@ fn settings(server: &FakeService) -> Settings {
     )
 }
 
-/// What either helper did with a list of records.
-struct Outcome {
-    records_sent: u64,
-    calls: u64,
-    /// Calls that failed.
-    calls_failed: u64,
-    /// Every record not sent, with its error and (the batch helper says)
-    /// its call's operation.
-    failed: Vec<(Record, Error, Option<&'static str>)>,
-}
-
 /// Sends `records` with the blocking client's `put_all` or through the
 /// async client's `Batcher`, then `close`. The batcher gets one call in
 /// flight (so that calls go out in the order they were formed) and a long
 /// linger (so that only full groups go out before `close`), which makes
 /// its calls the ones `put_all` makes.
-fn send_all(kind: Kind, server: &FakeService, records: Vec<Record>) -> Outcome {
+fn send_all(kind: Kind, server: &FakeService, records: Vec<Record>) -> BatchReport {
     match kind {
-        Kind::Blocking => {
-            let report = settings(server)
-                .blocking_builder()
-                .build()
-                .unwrap()
-                .put_all(records);
-            let mut failed = Vec::new();
-            for f in report.failures.iter() {
-                assert!(!f.records.is_empty() && f.records.len() <= 10);
-                failed.extend(
-                    f.records
-                        .iter()
-                        .map(|r| (r.clone(), f.error.clone(), Some(f.operation))),
-                );
-            }
-            Outcome {
-                records_sent: report.records_sent as u64,
-                calls: report.calls as u64,
-                calls_failed: report.failures.len() as u64,
-                failed,
-            }
-        }
+        Kind::Blocking => settings(server)
+            .blocking_builder()
+            .build()
+            .unwrap()
+            .put_all(records),
         Kind::Async => {
             let c = settings(server).hyper_client();
             runtime().block_on(async move {
@@ -82,17 +54,7 @@ fn send_all(kind: Kind, server: &FakeService, records: Vec<Record>) -> Outcome {
                 for r in records {
                     batcher.put(r).await.expect("the batcher takes records");
                 }
-                let report = batcher.close().await.unwrap();
-                Outcome {
-                    records_sent: report.records_sent,
-                    calls: report.calls_made,
-                    calls_failed: report.calls_failed,
-                    failed: report
-                        .failed
-                        .into_iter()
-                        .map(|f| (f.record, f.error, None))
-                        .collect(),
-                }
+                batcher.close().await.unwrap()
             })
         }
         Kind::Call => unreachable!("batching is the transports'"),
@@ -194,7 +156,7 @@ fn ninety_five_events_go_in_ten_calls_grouped_by_session_and_user(kind: Kind) {
     let recs = records();
     let out = send_all(kind, &server, recs.clone());
     assert!(out.failed.is_empty(), "{:?}", out.failed.first());
-    assert_eq!(out.calls, 10);
+    assert_eq!(out.calls_made, 10);
     assert_eq!(out.records_sent, 95);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 10);
@@ -227,15 +189,13 @@ fn failed_calls_are_reported_with_their_records(kind: Kind) {
     });
     let recs = records();
     let out = send_all(kind, &server, recs.clone());
-    assert_eq!(out.calls, 10);
+    assert_eq!(out.calls_made, 10);
     assert_eq!(out.records_sent, 65);
     assert_eq!(out.calls_failed, 3);
     assert_eq!(out.failed.len(), 30);
-    for (_, error, operation) in &out.failed {
-        assert!(matches!(error, Error::InvalidInput { .. }), "{error:?}");
-        if kind == Kind::Blocking {
-            assert_eq!(*operation, Some("PutEvents"));
-        }
+    for f in &out.failed {
+        assert!(matches!(f.error, Error::InvalidInput { .. }), "{:?}", f.error);
+        assert!(matches!(f.record, Record::Event { .. }));
     }
     // Nothing lost: the failed records are exactly session s2's, in order,
     // carrying the event ids they were sent with.
@@ -246,7 +206,7 @@ fn failed_calls_are_reported_with_their_records(kind: Kind) {
         .collect();
     let sent_ids: HashSet<String> = event_ids(&s2).into_iter().collect();
     assert_eq!(sent_ids.len(), 30);
-    let failed: Vec<Record> = out.failed.into_iter().map(|(r, ..)| r).collect();
+    let failed: Vec<Record> = out.into_failed_records();
     assert_eq!(item_ids(&failed, "s2"), item_ids(&recs, "s2"));
     for r in &failed {
         let Record::Event {
@@ -286,14 +246,14 @@ fn a_failing_server_gives_every_record_back_with_its_error(kind: Kind) {
     let out = send_all(kind, &server, recs);
     assert_eq!(out.records_sent, 0);
     assert_eq!(out.failed.len(), 100);
-    assert_eq!(out.calls_failed, out.calls);
+    assert_eq!(out.calls_failed, out.calls_made);
     assert_eq!(
-        out.calls,
+        out.calls_made,
         server.request_count() as u64,
         "400 is not retried"
     );
     let mut failed_ids = HashSet::new();
-    for (record, error, _) in &out.failed {
+    for FailedRecord { record, error, .. } in &out.failed {
         match error {
             Error::InvalidInput {
                 message,
@@ -328,7 +288,7 @@ fn every_record_kind_goes_to_its_own_operation(kind: Kind) {
     ));
     let out = send_all(kind, &server, recs);
     assert!(out.failed.is_empty(), "{:?}", out.failed.first());
-    assert_eq!((out.calls, out.records_sent), (5, 15));
+    assert_eq!((out.calls_made, out.records_sent), (5, 15));
     let mut paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
     paths.sort();
     assert_eq!(
@@ -343,10 +303,9 @@ fn every_record_kind_goes_to_its_own_operation(kind: Kind) {
     );
 }
 
-/// Where the two differ: the batcher checks each record as it forms a call
-/// and leaves a bad one out, alone; the batch helper checks a call as a
-/// whole, so the bad record's call fails locally, all its records with it.
-/// Either way the error is local and nothing bad is sent.
+/// Both check each record before a call goes out (core's
+/// `batch::checked`): a bad one is refused alone, with a local error, and
+/// the others are sent in one call without it.
 fn a_bad_record_fails_locally(kind: Kind) {
     let server = FakeService::script(vec![]);
     let recs = (0..10)
@@ -363,21 +322,14 @@ fn a_bad_record_fails_locally(kind: Kind) {
     assert!(out
         .failed
         .iter()
-        .all(|(_, e, _)| matches!(e, Error::Validation { .. }) && e.is_local()));
-    match kind {
-        Kind::Async => {
-            assert_eq!(out.records_sent, 9);
-            assert_eq!(out.failed.len(), 1);
-            assert_eq!(server.request_count(), 1);
-            let sent = server.requests()[0].json.clone().unwrap();
-            assert_eq!(sent["eventList"].as_array().unwrap().len(), 9);
-        }
-        _ => {
-            assert_eq!((out.calls, out.records_sent), (1, 0));
-            assert_eq!(out.failed.len(), 10);
-            assert_eq!(server.request_count(), 0);
-        }
-    }
+        .all(|f| matches!(f.error, Error::Validation { .. }) && f.error.is_local()));
+    assert_eq!(out.records_sent, 9);
+    assert_eq!((out.calls_made, out.calls_failed), (1, 0));
+    assert_eq!(out.failed.len(), 1);
+    assert_eq!(server.request_count(), 1);
+    let sent = server.requests()[0].json.clone().unwrap();
+    assert_eq!(sent["eventList"].as_array().unwrap().len(), 9);
+
 }
 
 // The blocking client's batch helper only.
@@ -390,8 +342,8 @@ fn blocking(server: &FakeService) -> personalize_events_blocking::Client {
 fn concurrent_batches_send_the_same_calls() {
     let server = FakeService::script(vec![]);
     let report = blocking(&server).put_all_concurrently(records(), 4);
-    assert!(report.is_complete(), "{report:?}");
-    assert_eq!((report.calls, report.records_sent), (10, 95));
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!((report.calls_made, report.records_sent), (10, 95));
     let reqs = server.requests();
     assert_eq!(reqs.len(), 10);
     let got = received(&reqs);
@@ -411,10 +363,10 @@ fn convenience_helpers_batch_one_kind() {
         Some("u"),
         (0..25).map(|_| Event::new("click", t)),
     );
-    assert_eq!((r.calls, r.records_sent), (3, 25));
+    assert_eq!((r.calls_made, r.records_sent), (3, 25));
     let arn = "arn:aws:personalize:us-east-1:123456789012:dataset/shop/ITEMS";
     let r = c.put_items_batched(arn, (0..10).map(|i| Item::new(format!("i{i}"))));
-    assert_eq!((r.calls, r.records_sent), (1, 10));
+    assert_eq!((r.calls_made, r.records_sent), (1, 10));
     assert_eq!(server.requests().len(), 4);
 }
 

@@ -309,19 +309,19 @@ fn via_blocking(phase: Phase, seed: u64) {
     let started = Instant::now();
     let report = client.put_all_concurrently((0..EVENTS).map(record), 16);
     assert!(
-        report.is_complete(),
+        report.is_success(),
         "{} records failed: {:?}",
         report.records_failed(),
-        report.failures.first()
+        report.failed.first()
     );
-    assert_eq!(report.records_sent, EVENTS);
-    assert_eq!(report.calls, EVENTS / 10);
+    assert_eq!(report.records_sent, EVENTS as u64);
+    assert_eq!(report.calls_made as usize, EVENTS / 10);
     assert!(client.core().retry_quota_available() > QUOTA_INITIAL - 100);
     eprintln!("blocking {phase}: {:?}", started.elapsed());
     check(
         &server,
         phase,
-        report.calls,
+        report.calls_made as usize,
         "blocking put_all_concurrently",
     );
 }

@@ -1,76 +1,21 @@
 //! Sending any number of records: grouped into calls of at most 10 with the
 //! core's grouping rules, sent one call after another or from a few scoped
-//! threads, with every failed call's records handed back.
+//! threads, with every record not sent handed back with its error.
 
-use std::fmt;
 use std::sync::Mutex;
 
-use personalize_events_core::batch::{group_all, Record};
-use personalize_events_core::{Action, ActionInteraction, AnyInput, Error, Event, Item, User};
+use personalize_events_core::batch::{checked, group_all, BatchReport, FailedRecord, Record};
+use personalize_events_core::{Action, ActionInteraction, AnyInput, Event, Item, User};
 
 use crate::Client;
-
-/// What a batch did: how many records went through, in how many calls, and
-/// every failed call with its records, so nothing is lost.
-#[derive(Debug, Default)]
-#[non_exhaustive]
-pub struct BatchReport {
-    /// Records in calls that succeeded.
-    pub records_sent: usize,
-    /// Calls made, failed ones included (one per group of at most 10).
-    pub calls: usize,
-    /// The calls that failed, in the order they were formed.
-    pub failures: Vec<FailedCall>,
-}
-
-impl BatchReport {
-    /// True when every record was sent.
-    pub fn is_complete(&self) -> bool {
-        self.failures.is_empty()
-    }
-
-    /// Records in failed calls.
-    pub fn records_failed(&self) -> usize {
-        self.failures.iter().map(|f| f.records.len()).sum()
-    }
-
-    /// The records of every failed call, to write out or send again.
-    pub fn into_failed_records(self) -> Vec<Record> {
-        self.failures.into_iter().flat_map(|f| f.records).collect()
-    }
-}
-
-/// One call of a batch that failed.
-#[non_exhaustive]
-pub struct FailedCall {
-    /// The operation, e.g. `PutEvents`.
-    pub operation: &'static str,
-    /// The call's records, with the event ids it was sent with (when the
-    /// client fills them in), so sending them again cannot count an event
-    /// twice.
-    pub records: Vec<Record>,
-    /// Why it failed (the last attempt's error).
-    pub error: Error,
-}
-
-/// Shows the operation, the number of records and the error, never the
-/// records themselves.
-impl fmt::Debug for FailedCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FailedCall")
-            .field("operation", &self.operation)
-            .field("records", &self.records.len())
-            .field("error", &self.error)
-            .finish()
-    }
-}
 
 impl Client {
     /// Sends any number of records, grouped into calls of at most 10 (events
     /// by tracking id, session id and user id; action interactions by
     /// tracking id; items, users and actions by dataset), one call after
-    /// another. Never fails as a whole: each failed call is reported with its
-    /// records.
+    /// another. Never fails as a whole: a record that fails validation is
+    /// refused alone (the others are sent), and each failed call's records
+    /// are reported with its error.
     ///
     /// ```
     /// # use personalize_events_blocking::*;
@@ -78,8 +23,8 @@ impl Client {
     /// #     .credentials(Credentials::new("AKIDEXAMPLE", "secret", None)).build()?;
     /// // Bad records fail locally, before anything is sent.
     /// let report = client.put_all([Record::item("arn:aws:personalize:us-east-1:123456789012:dataset/d/ITEMS", Item::new(""))]);
-    /// assert_eq!((report.calls, report.records_sent, report.records_failed()), (1, 0, 1));
-    /// assert!(report.failures[0].error.is_local());
+    /// assert_eq!((report.calls_made, report.records_sent, report.records_failed()), (0, 0, 1));
+    /// assert!(report.failed[0].error.is_local());
     /// # Ok::<(), Error>(())
     /// ```
     pub fn put_all(&self, records: impl IntoIterator<Item = Record>) -> BatchReport {
@@ -97,7 +42,7 @@ impl Client {
         let calls = group_all(records);
         let total = calls.len();
         let workers = concurrency.clamp(1, total.max(1));
-        let mut results: Vec<(usize, Result<usize, FailedCall>)> = if workers == 1 {
+        let mut results: Vec<(usize, BatchReport)> = if workers == 1 {
             calls
                 .into_iter()
                 .enumerate()
@@ -126,15 +71,9 @@ impl Client {
             })
         };
         results.sort_by_key(|(i, _)| *i);
-        let mut report = BatchReport {
-            calls: total,
-            ..BatchReport::default()
-        };
+        let mut report = BatchReport::default();
         for (_, r) in results {
-            match r {
-                Ok(n) => report.records_sent += n,
-                Err(f) => report.failures.push(f),
-            }
+            report.merge(r);
         }
         report
     }
@@ -195,24 +134,31 @@ impl Client {
         )
     }
 
-    /// Sends one group; on failure gives back its records with the event ids
-    /// they were sent with.
-    fn put_group(&self, mut input: AnyInput) -> Result<usize, FailedCall> {
+    /// Sends one group: its valid records in as many calls as they need,
+    /// and every record not sent, with the event id it was sent with.
+    fn put_group(&self, mut input: AnyInput) -> BatchReport {
         // Fill missing event ids here rather than in the core's copy, so that
         // a failed call's records carry the ids that were sent.
         if self.inner.core.config().fill_event_ids {
             input.fill_event_ids(fastrand::u128(..));
         }
-        let count = input.record_count();
-        let operation = input.operation_name();
-        let kept = input.clone();
-        match self.send_any(input) {
-            Ok(_) => Ok(count),
-            Err(error) => Err(FailedCall {
-                operation,
-                records: kept.into_records(),
-                error,
-            }),
+        let (calls, refused) = checked(input);
+        let mut report = BatchReport::default();
+        report.failed = refused;
+        for input in calls {
+            let count = input.record_count();
+            report.calls_made += 1;
+            match self.send_any(input.clone()) {
+                Ok(_) => report.records_sent += count as u64,
+                Err(error) => {
+                    report.calls_failed += 1;
+                    let records = input.into_records().into_iter();
+                    report
+                        .failed
+                        .extend(records.map(|r| FailedRecord::new(r, error.clone())));
+                }
+            }
         }
+        report
     }
 }

@@ -102,9 +102,9 @@ use std::time::{Instant, SystemTime};
 use personalize_events_core::Poll;
 use tracing::field::Empty;
 
-pub use batch::{BatchReport, FailedCall};
 pub use builder::ClientBuilder;
 pub use chain::DefaultCredentialsChain;
+pub use personalize_events_core::batch::{BatchReport, FailedRecord};
 pub use personalize_events_core::batch::{Record, MAX_RECORDS_PER_CALL};
 pub use personalize_events_core::MAX_RESPONSE_BYTES;
 pub use personalize_events_core::{

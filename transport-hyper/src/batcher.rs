@@ -11,8 +11,8 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use hyper_util::client::legacy::connect::Connect;
-use personalize_events_core::batch::{group_all, Grouper, Record};
-use personalize_events_core::{AnyInput, Error, Operation};
+use personalize_events_core::batch::{checked, BatchReport, FailedRecord, Grouper, Record};
+use personalize_events_core::AnyInput;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::client::{now, Client};
@@ -135,44 +135,6 @@ impl From<f64> for RateLimits {
 impl From<u32> for RateLimits {
     fn from(calls_per_sec: u32) -> Self {
         RateLimits::uniform(f64::from(calls_per_sec))
-    }
-}
-
-/// A record that could not be sent, and why.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct FailedRecord {
-    /// The record, with the event id it was sent with (when ids are filled in).
-    pub record: Record,
-    /// What went wrong: the call's error, or the record's own validation error.
-    pub error: Error,
-}
-
-/// What a batcher did since the previous report.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct BatchReport {
-    /// Records the service accepted.
-    pub records_sent: u64,
-    /// Calls made (successful or not).
-    pub calls_made: u64,
-    /// Calls that failed.
-    pub calls_failed: u64,
-    /// Every record that was not sent, with its error.
-    pub failed: Vec<FailedRecord>,
-}
-
-impl BatchReport {
-    /// True when no record failed.
-    pub fn is_success(&self) -> bool {
-        self.failed.is_empty()
-    }
-
-    fn merge(&mut self, o: BatchReport) {
-        self.records_sent += o.records_sent;
-        self.calls_made += o.calls_made;
-        self.calls_failed += o.calls_failed;
-        self.failed.extend(o.failed);
     }
 }
 
@@ -621,36 +583,12 @@ impl Drop for DoneGuard {
     fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
             tracing::error!("a batch call ended without an outcome (panic or runtime shutdown)");
-            let _ = tx.send(BatchReport {
-                calls_made: 1,
-                calls_failed: 1,
-                ..Default::default()
-            });
+            let mut lost = BatchReport::default();
+            lost.calls_made = 1;
+            lost.calls_failed = 1;
+            let _ = tx.send(lost);
         }
     }
-}
-
-fn fill_event_ids(input: &mut AnyInput, seed: u128) {
-    match input {
-        AnyInput::PutEvents(i) => i.fill_event_ids(seed),
-        AnyInput::PutActionInteractions(i) => i.fill_event_ids(seed),
-        _ => {}
-    }
-}
-
-/// Splits a call that fails validation: the records that fail on their own
-/// are reported, the rest are regrouped.
-fn split_invalid(input: AnyInput) -> (Vec<AnyInput>, Vec<FailedRecord>) {
-    let mut good = Vec::new();
-    let mut failed = Vec::new();
-    for record in input.into_records() {
-        let single = group_all([record.clone()]);
-        match single.iter().try_for_each(|i| i.validate()) {
-            Ok(()) => good.push(record),
-            Err(error) => failed.push(FailedRecord { record, error }),
-        }
-    }
-    (group_all(good), failed)
 }
 
 /// Sends one call of the batcher and says what became of its records.
@@ -660,16 +598,10 @@ where
 {
     let mut report = BatchReport::default();
     if client.core().config().fill_event_ids {
-        fill_event_ids(&mut input, client.entropy());
+        input.fill_event_ids(client.entropy());
     }
-    let calls = match input.validate() {
-        Ok(()) => vec![input],
-        Err(_) => {
-            let (good, failed) = split_invalid(input);
-            report.failed = failed;
-            good
-        }
-    };
+    let (calls, refused) = checked(input);
+    report.failed = refused;
     for input in calls {
         let records = input.record_count();
         report.calls_made += 1;
@@ -683,12 +615,12 @@ where
                     "batch call failed"
                 );
                 report.calls_failed += 1;
-                report
-                    .failed
-                    .extend(input.into_records().into_iter().map(|record| FailedRecord {
-                        record,
-                        error: error.clone(),
-                    }));
+                report.failed.extend(
+                    input
+                        .into_records()
+                        .into_iter()
+                        .map(|record| FailedRecord::new(record, error.clone())),
+                );
             }
         }
     }
@@ -698,8 +630,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use personalize_events_core::{Event, Item};
-    use std::time::UNIX_EPOCH;
 
     #[test]
     fn token_bucket_paces_calls() {
@@ -741,38 +671,5 @@ mod tests {
         assert_eq!(c.rate_limits, Some(RateLimits::uniform(50.0)));
         let c = BatcherConfig::default().rate_limit(RateLimits::default());
         assert_eq!(c.rate_limits, Some(RateLimits::default()));
-    }
-
-    #[test]
-    fn invalid_records_are_split_out() {
-        let good = |i: usize| {
-            Record::event(
-                "t",
-                "s",
-                None,
-                Event::new("click", UNIX_EPOCH).event_id(format!("e{i}")),
-            )
-        };
-        let bad = Record::event("t", "s", None, Event::new("", UNIX_EPOCH).event_id("bad"));
-        let mut records: Vec<Record> = (0..4).map(good).collect();
-        records.insert(2, bad.clone());
-        let input = group_all(records).pop().unwrap();
-        assert!(input.validate().is_err());
-        let (calls, failed) = split_invalid(input);
-        assert_eq!(calls.len(), 1);
-        assert_eq!(calls[0].record_count(), 4);
-        assert_eq!(failed.len(), 1);
-        assert_eq!(failed[0].record, bad);
-        assert!(matches!(failed[0].error, Error::Validation { .. }));
-        // An item input is split the same way.
-        let items = group_all([
-            Record::item("arn:aws:personalize:us-east-1:1:dataset/x", Item::new("")),
-            Record::item("arn:aws:personalize:us-east-1:1:dataset/x", Item::new("ok")),
-        ])
-        .pop()
-        .unwrap();
-        let (calls, failed) = split_invalid(items);
-        assert_eq!(calls[0].record_count(), 1);
-        assert_eq!(failed.len(), 1);
     }
 }

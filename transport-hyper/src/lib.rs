@@ -108,10 +108,11 @@ mod tls;
 
 #[cfg(feature = "aws-config-adapter")]
 pub use aws_adapter::AwsSdkCredentials;
-pub use batcher::{BatchReport, Batcher, BatcherClosed, BatcherConfig, FailedRecord, RateLimits};
+pub use batcher::{Batcher, BatcherClosed, BatcherConfig, RateLimits};
 pub use chain::DefaultCredentialsChain;
 pub use client::{Client, ClientBuilder, DefaultConnector};
 pub use credentials::{ProvideCredentials, ProvideCredentialsFuture};
+pub use personalize_events_core::batch::{BatchReport, FailedRecord};
 pub use personalize_events_core::MAX_RESPONSE_BYTES;
 pub use personalize_events_credentials::{
     ChainTimeouts, Environment, ProxySettings, TrustSettings,
