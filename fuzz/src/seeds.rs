@@ -125,8 +125,9 @@ pub fn to_wire(req: &http::Request<Vec<u8>>) -> Vec<u8> {
     out
 }
 
-/// Seeds for [`decode_response`]: encoded answers of the kinds the service
-/// gives (see [`decode_response`] for the layout).
+/// Seeds for [`decode_response`](crate::decode_response): encoded answers
+/// of the kinds the service gives (see
+/// [`decode_response`](crate::decode_response) for the layout).
 pub fn decode_seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     // (status, (header name index, value), body)
@@ -181,8 +182,8 @@ pub fn decode_seeds() -> Vec<Vec<u8>> {
     out
 }
 
-/// Seeds for [`request`]: an operation byte and a body, and a few signed
-/// requests with a tampering byte.
+/// Seeds for [`request`](crate::request()): an operation byte and a body,
+/// and a few signed requests with a tampering byte.
 pub fn request_seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for (i, input) in sample_inputs().into_iter().enumerate() {
@@ -200,7 +201,8 @@ pub fn request_seeds() -> Vec<Vec<u8>> {
     out
 }
 
-/// Seeds for [`json_lines`]: the samples as JSON lines, and their records.
+/// Seeds for [`json_lines`](crate::json_lines()): the samples as JSON
+/// lines, and their records.
 pub fn json_lines_seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for input in sample_inputs() {
