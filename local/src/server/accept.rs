@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use super::handle::handle;
 use super::{stopping, Shared, GRACE, HEADER_TIMEOUT};
 
+/// Resolves at `deadline`, or never without one.
 async fn until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -20,6 +21,8 @@ async fn until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// Accepts connections until a stop or the `max_duration` deadline, then
+/// lets open ones finish (at most [`GRACE`]) and marks the server stopped.
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
     let deadline = shared
@@ -51,6 +54,8 @@ pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     shared.mark_stopped();
 }
 
+/// Serves one connection, keeping a second handle on its socket so that a
+/// reset fault can reset it; shuts it down gracefully on a stop.
 async fn connection(stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
     // Keep a second handle on the socket, to reset it on purpose.

@@ -51,6 +51,8 @@ async fn read_body(body: Incoming) -> Result<Bytes, ReadError> {
     }
 }
 
+/// One request: numbered, refused with 503 past `max_requests`, counted,
+/// answered; the last allowed request stops the server.
 pub(super) async fn handle(
     shared: Arc<Shared>,
     raw: Arc<std::net::TcpStream>,
