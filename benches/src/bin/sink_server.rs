@@ -2,10 +2,15 @@
 //! answers 200 with an empty body and a request id: the cheapest possible
 //! peer, so a throughput run measures the client. Prints its URL on the
 //! first line of stdout; stops after `--seconds N` (default 120) or when
-//! stdin closes.
+//! stdin closes. With `--count` it also prints `accepted N` on stdout
+//! (flushed line by line) for each signed `POST /events` (a PutEvents) it
+//! reads, before answering it, so a caller that saw its call succeed can
+//! check the sink counted it (the cold-start bench does).
 #![forbid(unsafe_code)]
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
@@ -20,6 +25,8 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(120);
+    let count = std::env::args().any(|a| a == "--count");
+    let accepted = Arc::new(AtomicU64::new(0));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -36,10 +43,19 @@ fn main() {
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                let accepted = Arc::clone(&accepted);
                 tokio::spawn(async move {
-                    let service =
-                        service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                            let _ = req.into_body().collect().await;
+                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let accepted = Arc::clone(&accepted);
+                        async move {
+                            let put_events = req.method() == hyper::Method::POST
+                                && req.uri().path() == "/events"
+                                && req.headers().contains_key(hyper::header::AUTHORIZATION);
+                            let read = req.into_body().collect().await.is_ok();
+                            if count && put_events && read {
+                                let n = accepted.fetch_add(1, Ordering::Relaxed) + 1;
+                                println!("accepted {n}");
+                            }
                             Ok::<_, Infallible>(
                                 hyper::Response::builder()
                                     .status(200)
@@ -50,7 +66,8 @@ fn main() {
                                     .body(Empty::<Bytes>::new())
                                     .expect("response"),
                             )
-                        });
+                        }
+                    });
                     let _ = http1::Builder::new()
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), service)
