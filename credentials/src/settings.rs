@@ -130,7 +130,8 @@ pub struct BuiltClient<C> {
     /// as curl and the AWS SDKs always do.
     pub proxy: Option<ProxySettings>,
     /// Whom TLS trusts: set in code, else `AWS_CA_BUNDLE` or the profile's
-    /// `ca_bundle`, else the system store.
+    /// `ca_bundle`, else the system store; the bundled roots (nothing read)
+    /// for a plain-http endpoint.
     pub trust: TrustSettings,
 }
 
@@ -447,7 +448,13 @@ impl ClientSettings {
             https,
             credentials,
             proxy,
-            trust: trust.unwrap_or_default(),
+            // A plain-http endpoint makes no TLS connection: its client
+            // does not read the system store (a cold start's largest cost)
+            // or a CA bundle. The chain's own https requests keep theirs.
+            trust: match https {
+                true => trust.unwrap_or_default(),
+                false => TrustSettings::WebPki,
+            },
         })
     }
 }
@@ -582,6 +589,21 @@ mod tests {
         assert_eq!(b.trust, TrustSettings::Bundle("/code.pem".into()));
         let b = build(ClientSettings::new().region("us-east-1"), None, true).unwrap();
         assert_eq!((b.proxy, b.trust), (None, TrustSettings::System));
+    }
+
+    #[test]
+    fn a_plain_http_endpoint_reads_no_trust_store_but_the_chain_keeps_its_trust() {
+        let e = env(&[("AWS_REGION", "us-west-2"), ("AWS_CA_BUNDLE", "/env.pem")]);
+        let s = ClientSettings::new().endpoint_url("http://127.0.0.1:9");
+        let b = build(s, Some(e), false).unwrap();
+        assert_eq!(b.trust, TrustSettings::WebPki);
+        let CredentialsSource::Chain(chain) = b.credentials else {
+            panic!("the chain, as no credentials were given");
+        };
+        assert_eq!(
+            chain.settings.trust_settings(),
+            &TrustSettings::Bundle("/env.pem".into())
+        );
     }
 
     #[test]
