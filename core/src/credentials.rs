@@ -4,10 +4,15 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 /// Credentials that expire within this margin (5 minutes, as in the AWS
-/// SDKs) are due for a refresh: a credentials cache refreshes them, and a
-/// client asks its provider again before an attempt it would sign with
-/// them ([`Credentials::needs_refresh`]).
+/// SDKs) are due for a refresh: a credentials cache refreshes them ahead of
+/// time, while still handing them out.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// Credentials that expire within this margin (one minute: longer than an
+/// attempt may take) are not signed with while the provider may have
+/// fresher ones: both clients ask their provider again before each
+/// attempt ([`Credentials::needs_refresh`]).
+pub const SIGNING_MARGIN: Duration = Duration::from_secs(60);
 
 /// An access key, its secret and an optional session token.
 ///
@@ -67,9 +72,9 @@ impl Credentials {
         self.expires_at
     }
 
-    /// True when they expire within [`REFRESH_MARGIN`] of `now`: the rule
-    /// both clients apply before each attempt, and credentials caches
-    /// before handing them out. Static credentials never need one.
+    /// True when they expire within [`SIGNING_MARGIN`] of `now`: the rule
+    /// both clients apply before each attempt, asking their provider again.
+    /// Static credentials never need one.
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
@@ -77,11 +82,11 @@ impl Credentials {
     /// let now = SystemTime::now();
     /// let c = Credentials::new("AKID", "secret", None);
     /// assert!(!c.needs_refresh(now));
-    /// assert!(c.clone().with_expiry(now + Duration::from_secs(200)).needs_refresh(now));
-    /// assert!(!c.with_expiry(now + Duration::from_secs(3600)).needs_refresh(now));
+    /// assert!(c.clone().with_expiry(now + Duration::from_secs(30)).needs_refresh(now));
+    /// assert!(!c.with_expiry(now + Duration::from_secs(120)).needs_refresh(now));
     /// ```
     pub fn needs_refresh(&self, now: SystemTime) -> bool {
-        self.expires_within(now, REFRESH_MARGIN)
+        self.expires_within(now, SIGNING_MARGIN)
     }
 
     /// True when the credentials expire within `margin` of `now`.

@@ -74,7 +74,7 @@ mod validate;
 pub use call::{
     Call, ClientConfig, ClientCore, Poll, SendRequest, Timeouts, SIGNING_NAME, USER_AGENT_VALUE,
 };
-pub use credentials::{Credentials, REFRESH_MARGIN};
+pub use credentials::{Credentials, REFRESH_MARGIN, SIGNING_MARGIN};
 pub use decode::{decode_response, request_id, sanitize_error_code, MAX_RESPONSE_BYTES};
 pub use encode::Encode;
 pub use endpoint::{EndpointParams, ResolvedEndpoint};

@@ -1,4 +1,4 @@
-//! Credentials that expire within core's `REFRESH_MARGIN` are asked for
+//! Credentials that expire within core's `SIGNING_MARGIN` are asked for
 //! again before an attempt signs with them, by both clients: a provider
 //! that first hands out nearly expired keys and then fresh ones gets its
 //! call signed with the fresh ones. The emulator on 127.0.0.1 accepts only
@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use personalize_events_core::{Credentials, Error, Event, PutEventsInput};
 use personalize_events_local::LocalServer;
 
-/// Hands out `OLDKEY` (expiring in 200 s, inside the margin) first, then
+/// Hands out `OLDKEY` (expiring in 30 s, inside the margin) first, then
 /// `NEWKEY` (valid for an hour); counts how often it is asked.
 #[derive(Clone, Default)]
 struct Rotating {
@@ -30,7 +30,7 @@ impl Rotating {
         let now = SystemTime::now();
         Ok(match self.asked.fetch_add(1, Ordering::SeqCst) {
             0 => Credentials::new("OLDKEY", "old-secret", Some("old-token".into()))
-                .with_expiry(now + Duration::from_secs(200)),
+                .with_expiry(now + Duration::from_secs(30)),
             _ => Credentials::new("NEWKEY", "new-secret", Some("new-token".into()))
                 .with_expiry(now + Duration::from_secs(3600)),
         })
