@@ -20,8 +20,8 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(120);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    // One thread, no work stealing: the cheapest server for either client.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
@@ -58,6 +58,7 @@ fn main() {
                 });
             }
         };
+        // On a thread of its own: a blocking read must not hold the runtime.
         let stdin_closed = tokio::task::spawn_blocking(|| {
             let mut s = String::new();
             while std::io::stdin()
