@@ -1,6 +1,7 @@
 //! AWS credentials as the core takes them: always as an argument.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Credentials that expire within this margin (5 minutes, as in the AWS
@@ -16,7 +17,8 @@ pub const SIGNING_MARGIN: Duration = Duration::from_secs(60);
 
 /// An access key, its secret and an optional session token.
 ///
-/// `Debug` never shows the secret or the token.
+/// `Debug` never shows the secret or the token. Cheap to clone (the
+/// strings are shared), since a provider hands out a copy for every call.
 ///
 /// ```
 /// use personalize_events_core::Credentials;
@@ -25,9 +27,9 @@ pub const SIGNING_MARGIN: Duration = Duration::from_secs(60);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: Option<String>,
+    access_key_id: Arc<str>,
+    secret_access_key: Arc<str>,
+    session_token: Option<Arc<str>>,
     expires_at: Option<SystemTime>,
 }
 
@@ -39,9 +41,9 @@ impl Credentials {
         session_token: Option<String>,
     ) -> Self {
         Credentials {
-            access_key_id: access_key_id.into(),
-            secret_access_key: secret_access_key.into(),
-            session_token,
+            access_key_id: Arc::from(access_key_id.into()),
+            secret_access_key: Arc::from(secret_access_key.into()),
+            session_token: session_token.map(Arc::from),
             expires_at: None,
         }
     }
@@ -87,6 +89,19 @@ impl Credentials {
     /// ```
     pub fn needs_refresh(&self, now: SystemTime) -> bool {
         self.expires_within(now, SIGNING_MARGIN)
+    }
+
+    /// True when `other` is a clone of these (no string compared).
+    pub(crate) fn same_as(&self, other: &Credentials) -> bool {
+        let token = match (&self.session_token, &other.session_token) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        token
+            && Arc::ptr_eq(&self.access_key_id, &other.access_key_id)
+            && Arc::ptr_eq(&self.secret_access_key, &other.secret_access_key)
+            && self.expires_at == other.expires_at
     }
 
     /// True when the credentials expire within `margin` of `now`.

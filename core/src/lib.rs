@@ -65,6 +65,7 @@ mod error;
 pub mod failure;
 mod model;
 mod operation;
+mod props_scan;
 pub mod retry;
 mod service_validation;
 pub mod sign;

@@ -177,7 +177,7 @@ impl SigningCache {
     fn identity(&self, creds: &Credentials) -> Identity {
         let mut slot = self.identity.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((c, id)) = slot.as_ref() {
-            if c == creds {
+            if c.same_as(creds) || c == creds {
                 return id.clone();
             }
         }
@@ -423,23 +423,24 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
         .map_err(config_error)?
         .into();
     let instructions = {
-        let mut headers = Vec::with_capacity(req.headers().len());
+        let signed = |name: &http::HeaderName| !is_unsigned_header(name.as_str(), options);
+        // Checked first, so that the headers go to aws-sigv4 as an iterator
+        // (it collects them itself) rather than through a second list.
         for (name, value) in req.headers() {
-            if is_unsigned_header(name.as_str(), options) {
-                continue;
-            }
-            let value = value.to_str().map_err(|_| {
-                config_error(format_args!(
+            if signed(name) && value.to_str().is_err() {
+                return Err(config_error(format_args!(
                     "the value of header {name} is not visible ASCII"
-                ))
-            })?;
-            headers.push((name.as_str(), value));
+                )));
+            }
         }
+        let headers = (req.headers().iter())
+            .filter(|(name, _)| signed(name))
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
         let uri = req.uri().to_string();
         let signable = SignableRequest::new(
             req.method().as_str(),
             uri,
-            headers.into_iter(),
+            headers,
             SignableBody::Bytes(req.body().as_ref()),
         )
         .map_err(config_error)?;
@@ -464,7 +465,12 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
     {
         let mut v = HeaderValue::from_str(value).map_err(config_error)?;
         v.set_sensitive(name == "authorization" || name == "x-amz-security-token");
-        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(config_error)?;
+        let name = match name {
+            "authorization" => http::header::AUTHORIZATION,
+            "x-amz-date" => http::HeaderName::from_static("x-amz-date"),
+            "x-amz-security-token" => http::HeaderName::from_static("x-amz-security-token"),
+            other => http::HeaderName::from_bytes(other.as_bytes()).map_err(config_error)?,
+        };
         req.headers_mut().insert(name, v);
     }
     Ok(())

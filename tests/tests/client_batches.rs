@@ -194,7 +194,11 @@ fn failed_calls_are_reported_with_their_records(kind: Kind) {
     assert_eq!(out.calls_failed, 3);
     assert_eq!(out.failed.len(), 30);
     for f in &out.failed {
-        assert!(matches!(f.error, Error::InvalidInput { .. }), "{:?}", f.error);
+        assert!(
+            matches!(f.error, Error::InvalidInput { .. }),
+            "{:?}",
+            f.error
+        );
         assert!(matches!(f.record, Record::Event { .. }));
     }
     // Nothing lost: the failed records are exactly session s2's, in order,
@@ -329,7 +333,6 @@ fn a_bad_record_fails_locally(kind: Kind) {
     assert_eq!(server.request_count(), 1);
     let sent = server.requests()[0].json.clone().unwrap();
     assert_eq!(sent["eventList"].as_array().unwrap().len(), 9);
-
 }
 
 // The blocking client's batch helper only.

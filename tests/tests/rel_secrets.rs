@@ -18,8 +18,8 @@ mod secrets_support;
 use std::time::{Duration, Instant, SystemTime};
 
 use personalize_events_core::batch::Record;
-use personalize_events_credentials::{ChainStep, CredentialsChain, Environment, FileError};
 use personalize_events_core::*;
+use personalize_events_credentials::{ChainStep, CredentialsChain, Environment, FileError};
 use secrets_support::*;
 
 #[test]

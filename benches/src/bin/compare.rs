@@ -6,6 +6,10 @@
 //! and — built with `--features official-sdk` — the official
 //! `aws-sdk-personalizeevents` through its in-memory HTTP client.
 //!
+//! The contenders of a row are measured together, a batch of each in turn,
+//! so that all meet the same load of a shared machine; a ratio is the median
+//! of the round-by-round ratios.
+//!
 //! ```sh
 //! cargo run --release -p personalize-events-benches --bin compare -- --quick
 //! cargo run --release -p personalize-events-benches --features official-sdk --bin compare
@@ -27,48 +31,90 @@ struct Measure {
     nanos: f64,
     allocs: f64,
     bytes: f64,
+    /// The mean of each batch, one per round (see [`together`]).
+    rounds: Vec<f64>,
 }
 
-/// Measures `run` on inputs made by `setup`: making and dropping the inputs
-/// is outside the measurement (the floor borrows its input too; a caller of
-/// ours keeps its records).
-fn measure<S, T>(
-    budget: Duration,
-    mut setup: impl FnMut() -> S,
-    mut run: impl FnMut(&S) -> T,
-) -> Measure {
+/// A contender: runs one batch and gives its mean time per iteration.
+type Batch<'a> = Box<dyn FnMut() -> f64 + 'a>;
+
+/// Prepares `run` on inputs made by `setup`: making and dropping the inputs
+/// is outside the measurement (ours and the floors borrow the same input
+/// every time; the official SDK takes its events by value, so they are made
+/// beforehand). Each output is dropped inside the measurement, as a client
+/// drops its request once sent. Warms up, counts the allocations of one
+/// iteration, and gives the batch runner for [`together`].
+fn contender<'a, S: 'a, T: 'a>(
+    mut setup: impl FnMut() -> S + 'a,
+    mut run: impl FnMut(&S) -> T + 'a,
+) -> ((f64, f64), Batch<'a>) {
     for _ in 0..10 {
         black_box(run(&setup()));
     }
-    // Allocations: one iteration after warm-up.
     let input = setup();
     let region = Region::new(GLOBAL);
     let out = black_box(run(&input));
     let stats = region.change();
     drop(out);
-    // Time: batches until the budget is spent; the median batch mean.
-    let mut means = Vec::new();
-    let start = Instant::now();
+    let counts = (
+        stats.allocations as f64 + stats.reallocations as f64,
+        stats.bytes_allocated as f64,
+    );
     let batch = 200;
-    while start.elapsed() < budget || means.len() < 5 {
+    let runner = move || {
         let inputs: Vec<S> = (0..batch).map(|_| setup()).collect();
-        let mut outs = Vec::with_capacity(batch);
         let t = Instant::now();
         for i in &inputs {
-            outs.push(black_box(run(i)));
+            drop(black_box(run(i)));
         }
-        means.push(t.elapsed().as_nanos() as f64 / batch as f64);
-        drop(outs);
-        if means.len() > 10_000 {
-            break;
+        t.elapsed().as_nanos() as f64 / batch as f64
+    };
+    (counts, Box::new(runner))
+}
+
+/// Measures the contenders together: one batch of each in turn, round after
+/// round, until the budget is spent, so that every contender meets the same
+/// load of the (shared) machine. Time is the median batch mean; ratios are
+/// taken round by round (see [`ratio`]).
+fn together(budget: Duration, contenders: Vec<((f64, f64), Batch<'_>)>) -> Vec<Measure> {
+    let (counts, mut runs): (Vec<_>, Vec<_>) = contenders.into_iter().unzip();
+    let mut rounds: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    let start = Instant::now();
+    while (start.elapsed() < budget * runs.len() as u32 || rounds[0].len() < 5)
+        && rounds[0].len() < 10_000
+    {
+        for (run, r) in runs.iter_mut().zip(&mut rounds) {
+            r.push(run());
         }
     }
-    means.sort_by(|a, b| a.total_cmp(b));
-    Measure {
-        nanos: means[means.len() / 2],
-        allocs: stats.allocations as f64 + stats.reallocations as f64,
-        bytes: stats.bytes_allocated as f64,
-    }
+    counts
+        .into_iter()
+        .zip(rounds)
+        .map(|((allocs, bytes), rounds)| Measure {
+            nanos: median(rounds.clone()),
+            allocs,
+            bytes,
+            rounds,
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// `a ÷ b`: the median of the round-by-round ratios.
+fn ratio(a: &Measure, b: &Measure) -> f64 {
+    median(a.rounds.iter().zip(&b.rounds).map(|(x, y)| x / y).collect())
+}
+
+/// The credentials, made once like the design floor's identity (a client
+/// holds its credentials; it does not build them for every call).
+fn creds() -> &'static personalize_events_core::Credentials {
+    static CREDS: std::sync::OnceLock<personalize_events_core::Credentials> =
+        std::sync::OnceLock::new();
+    CREDS.get_or_init(credentials)
 }
 
 fn ours_encode_sign<I: Operation>(
@@ -77,7 +123,7 @@ fn ours_encode_sign<I: Operation>(
 ) -> http::Request<Vec<u8>> {
     let now = Instant::now();
     let mut call = core.call(input, now, 1).expect("valid");
-    match call.poll(now, wall(), &credentials(), 0.5) {
+    match call.poll(now, wall(), creds(), 0.5) {
         Poll::Send(s) => s.request,
         _ => unreachable!(),
     }
@@ -88,10 +134,9 @@ fn ours_whole_call<I: Operation>(
     input: &I,
 ) -> I::Output {
     let now = Instant::now();
-    let creds = credentials();
     let mut call = core.call(input, now, 1).expect("valid");
     loop {
-        match call.poll(now, wall(), &creds, 0.5) {
+        match call.poll(now, wall(), creds(), 0.5) {
             Poll::Send(s) => {
                 black_box(&s.request);
                 let resp = http::Response::builder()
@@ -120,7 +165,7 @@ fn cell(label: &str, m: &Measure, ours: &Measure) -> String {
         "{label}: {} / {:.0} allocs / {:.2}x",
         fmt_time(m.nanos),
         m.allocs,
-        ours.nanos / m.nanos
+        ratio(ours, m)
     )
 }
 
@@ -171,79 +216,114 @@ fn main() {
 
     let mut ratios = Vec::new();
     {
-        let phys = measure(budget, || (), |_| floor::put_events_floor(&ev10));
-        let design = measure(budget, || (), |_| floor::put_events_design_floor(&ev10));
-        let ours = measure(budget, || ev10.clone(), |i| ours_encode_sign(&core, i));
+        let m = together(
+            budget,
+            vec![
+                contender(|| (), |_| ours_encode_sign(&core, &ev10)),
+                contender(|| (), |_| floor::put_events_floor(&ev10)),
+                contender(|| (), |_| floor::put_events_design_floor(&ev10)),
+            ],
+        );
+        let (ours, phys, design) = (&m[0], &m[1], &m[2]);
         row(
             "encode+sign PutEvents(10)",
-            &ours,
-            &[("physical", &phys), ("design", &design)],
+            ours,
+            &[("physical", phys), ("design", design)],
         );
-        ratios.push(("PutEvents(10)", ours.nanos / design.nanos));
+        ratios.push(("PutEvents(10)", ratio(ours, design)));
     }
     {
-        let phys = measure(budget, || (), |_| floor::put_events_floor(&ev1));
-        let design = measure(budget, || (), |_| floor::put_events_design_floor(&ev1));
-        let ours = measure(budget, || ev1.clone(), |i| ours_encode_sign(&core, i));
+        let m = together(
+            budget,
+            vec![
+                contender(|| (), |_| ours_encode_sign(&core, &ev1)),
+                contender(|| (), |_| floor::put_events_floor(&ev1)),
+                contender(|| (), |_| floor::put_events_design_floor(&ev1)),
+            ],
+        );
+        let (ours, phys, design) = (&m[0], &m[1], &m[2]);
         row(
             "encode+sign PutEvents(1)",
-            &ours,
-            &[("physical", &phys), ("design", &design)],
+            ours,
+            &[("physical", phys), ("design", design)],
         );
-        ratios.push(("PutEvents(1)", ours.nanos / design.nanos));
+        ratios.push(("PutEvents(1)", ratio(ours, design)));
     }
     {
-        let phys = measure(budget, || (), |_| floor::put_items_floor(&items10));
-        let design = measure(budget, || (), |_| floor::put_items_design_floor(&items10));
-        let ours = measure(budget, || items10.clone(), |i| ours_encode_sign(&core, i));
+        let m = together(
+            budget,
+            vec![
+                contender(|| (), |_| ours_encode_sign(&core, &items10)),
+                contender(|| (), |_| floor::put_items_floor(&items10)),
+                contender(|| (), |_| floor::put_items_design_floor(&items10)),
+            ],
+        );
+        let (ours, phys, design) = (&m[0], &m[1], &m[2]);
         row(
             "encode+sign PutItems(10 x 1 KB)",
-            &ours,
-            &[("physical", &phys), ("design", &design)],
+            ours,
+            &[("physical", phys), ("design", design)],
         );
-        ratios.push(("PutItems(10 x 1 KB)", ours.nanos / design.nanos));
+        ratios.push(("PutItems(10 x 1 KB)", ratio(ours, design)));
     }
 
-    let whole10 = measure(budget, || ev10.clone(), |i| ours_whole_call(&core, i));
-    let whole1 = measure(budget, || ev1.clone(), |i| ours_whole_call(&core, i));
     #[cfg(feature = "official-sdk")]
     {
         let official = official::Official::new();
-        let off10 = measure(
+        let m = together(
             budget,
-            || std::cell::Cell::new(Some(official::events(10))),
-            |i| official.put_events(i.take().unwrap_or_default()),
+            vec![
+                contender(|| (), |_| ours_whole_call(&core, &ev10)),
+                contender(
+                    || std::cell::Cell::new(Some(official::events(10))),
+                    |i| official.put_events(i.take().unwrap_or_default()),
+                ),
+            ],
         );
+        let (whole10, off10) = (&m[0], &m[1]);
         println!(
             "| whole call PutEvents(10), in-memory HTTP | {} | {:.0} | {:.0} | | | {} |",
             fmt_time(whole10.nanos),
             whole10.allocs,
             whole10.bytes,
-            cell("official", &off10, &whole10)
+            cell("official", off10, whole10)
         );
-        let off1 = measure(
+        let m1 = together(
             budget,
-            || std::cell::Cell::new(Some(official::events(1))),
-            |i| official.put_events(i.take().unwrap_or_default()),
+            vec![
+                contender(|| (), |_| ours_whole_call(&core, &ev1)),
+                contender(
+                    || std::cell::Cell::new(Some(official::events(1))),
+                    |i| official.put_events(i.take().unwrap_or_default()),
+                ),
+            ],
         );
+        let (whole1, off1) = (&m1[0], &m1[1]);
         println!(
             "| whole call PutEvents(1), in-memory HTTP | {} | {:.0} | {:.0} | | | {} |",
             fmt_time(whole1.nanos),
             whole1.allocs,
             whole1.bytes,
-            cell("official", &off1, &whole1)
+            cell("official", off1, whole1)
         );
         println!();
         println!(
             "whole call PutEvents(10): official / ours = {:.1}x faster, allocations ours / official = {:.2}",
-            off10.nanos / whole10.nanos,
+            ratio(off10, whole10),
             whole10.allocs / off10.allocs
         );
     }
     #[cfg(not(feature = "official-sdk"))]
     {
-        row("whole call PutEvents(10), in-memory HTTP", &whole10, &[]);
-        row("whole call PutEvents(1), in-memory HTTP", &whole1, &[]);
+        let m = together(
+            budget,
+            vec![
+                contender(|| (), |_| ours_whole_call(&core, &ev10)),
+                contender(|| (), |_| ours_whole_call(&core, &ev1)),
+            ],
+        );
+        row("whole call PutEvents(10), in-memory HTTP", &m[0], &[]);
+        row("whole call PutEvents(1), in-memory HTTP", &m[1], &[]);
         println!();
         println!("(build with --features official-sdk for the official SDK's column)");
     }

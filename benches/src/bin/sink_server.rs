@@ -27,8 +27,8 @@ fn main() {
         .unwrap_or(120);
     let count = std::env::args().any(|a| a == "--count");
     let accepted = Arc::new(AtomicU64::new(0));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    // One thread, no work stealing: the cheapest server for either client.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
@@ -75,6 +75,7 @@ fn main() {
                 });
             }
         };
+        // On a thread of its own: a blocking read must not hold the runtime.
         let stdin_closed = tokio::task::spawn_blocking(|| {
             let mut s = String::new();
             while std::io::stdin()

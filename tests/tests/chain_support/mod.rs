@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use personalize_events_credentials::{
     ChainStep, CredentialsChain, Environment, FileError, ProcessOutput,
 };
-use personalize_events_core::{Credentials, Error, TransportErrorKind};
 
 pub const EXP: &str = "2099-01-01T00:00:00Z";
 
