@@ -444,7 +444,10 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
             SignableBody::Bytes(req.body().as_ref()),
         )
         .map_err(config_error)?;
-        sign(signable, &v4).map_err(config_error)?.into_parts().0
+        quietly(|| sign(signable, &v4))
+            .map_err(config_error)?
+            .into_parts()
+            .0
     };
     if let Some(host) = derived_host {
         req.headers_mut().insert(HOST, host);
@@ -474,6 +477,14 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
         req.headers_mut().insert(name, v);
     }
     Ok(())
+}
+
+/// Runs `f` (an aws-sigv4 signing) with tracing turned off on this thread:
+/// at TRACE, aws-sigv4 logs the request it signs, headers and query
+/// included, so a session token would reach the program's log. Public for
+/// the emulator's verifier, which signs with aws-sigv4 too.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    tracing::dispatcher::with_default(&tracing::Dispatch::none(), f)
 }
 
 #[cfg(test)]
