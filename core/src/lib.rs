@@ -57,6 +57,7 @@
 
 pub mod batch;
 mod call;
+mod client_core;
 mod credentials;
 mod decode;
 mod encode;
@@ -72,9 +73,8 @@ pub mod sign;
 pub mod time;
 mod validate;
 
-pub use call::{
-    Call, ClientConfig, ClientCore, Poll, SendRequest, Timeouts, SIGNING_NAME, USER_AGENT_VALUE,
-};
+pub use call::{Call, Poll, SendRequest};
+pub use client_core::{ClientConfig, ClientCore, Timeouts, SIGNING_NAME, USER_AGENT_VALUE};
 pub use credentials::{Credentials, REFRESH_MARGIN, SIGNING_MARGIN};
 pub use decode::{decode_response, request_id, sanitize_error_code, MAX_RESPONSE_BYTES};
 pub use encode::Encode;
