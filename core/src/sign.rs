@@ -483,8 +483,16 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
 /// at TRACE, aws-sigv4 logs the request it signs, headers and query
 /// included, so a session token would reach the program's log. Public for
 /// the emulator's verifier, which signs with aws-sigv4 too.
+///
+/// Only when some subscriber takes TRACE events at all: a scoped dispatcher,
+/// once set, makes every later tracing call of the process check its
+/// thread's dispatcher, which costs a client's hot path when nothing traces.
 pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
-    tracing::dispatcher::with_default(&tracing::Dispatch::none(), f)
+    if tracing::level_enabled!(tracing::Level::TRACE) {
+        tracing::dispatcher::with_default(&tracing::Dispatch::none(), f)
+    } else {
+        f()
+    }
 }
 
 #[cfg(test)]

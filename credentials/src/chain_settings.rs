@@ -125,6 +125,15 @@ impl ChainSettings {
         self
     }
 
+    /// A transport's `DefaultCredentialsChain` as `Debug` shows it: these
+    /// settings (variable names only) and `cache` (no secret).
+    pub fn debug_chain(&self, cache: &CredentialsCache, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DefaultCredentialsChain")
+            .field("settings", self)
+            .field("cache", cache)
+            .finish_non_exhaustive()
+    }
+
     /// The wait set with [`wait_timeout`](Self::wait_timeout).
     pub fn wait(&self) -> Duration {
         self.wait

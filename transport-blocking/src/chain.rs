@@ -73,8 +73,7 @@ impl Ended {
 /// ```
 #[derive(Clone)]
 pub struct DefaultCredentialsChain {
-    /// What to read, step timeouts and the wait (shared with the async
-    /// transport, in core).
+    /// What to read, step timeouts, the wait, proxies and trust.
     settings: ChainSettings,
     cache: CredentialsCache,
     ended: Arc<Ended>,
@@ -83,10 +82,7 @@ pub struct DefaultCredentialsChain {
 
 impl fmt::Debug for DefaultCredentialsChain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DefaultCredentialsChain")
-            .field("settings", &self.settings)
-            .field("cache", &self.cache)
-            .finish_non_exhaustive()
+        self.settings.debug_chain(&self.cache, f)
     }
 }
 

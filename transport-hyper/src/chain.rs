@@ -141,8 +141,7 @@ impl SingleFlight {
 /// ```
 #[derive(Clone)]
 pub struct DefaultCredentialsChain {
-    /// What to read, step timeouts and the wait (shared with the blocking
-    /// transport, in core).
+    /// What to read, step timeouts, the wait, proxies and trust.
     settings: ChainSettings,
     flight: Arc<SingleFlight>,
     http: ChainHttp,
@@ -150,10 +149,7 @@ pub struct DefaultCredentialsChain {
 
 impl fmt::Debug for DefaultCredentialsChain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DefaultCredentialsChain")
-            .field("settings", &self.settings)
-            .field("cache", &self.flight)
-            .finish_non_exhaustive()
+        self.settings.debug_chain(self.flight.cache(), f)
     }
 }
 
