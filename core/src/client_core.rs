@@ -148,6 +148,18 @@ pub(crate) struct Prepared {
 }
 
 impl ClientCore {
+    /// A transport's `Client` as `Debug` shows it: region, endpoint, retry
+    /// settings and timeouts (nothing secret is held here).
+    pub fn debug_client(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let config = self.config();
+        f.debug_struct("Client")
+            .field("region", &config.region)
+            .field("endpoint", &config.endpoint.url())
+            .field("retry", &config.retry)
+            .field("timeouts", &config.timeouts)
+            .finish_non_exhaustive()
+    }
+
     /// A client core for `config`.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
         let ua = match &config.user_agent_suffix {

@@ -146,9 +146,11 @@ impl ChainSettings {
 
     /// A new run of the chain, from its first source.
     pub fn chain(&self) -> CredentialsChain {
-        CredentialsChain::new(&self.env, self.profile.as_deref())
+        let chain = CredentialsChain::new(&self.env, self.profile.as_deref())
             .with_region(self.region.as_deref())
-            .with_timeouts(self.timeouts)
+            .with_timeouts(self.timeouts);
+        tracing::debug!(profile = chain.profile_name(), "resolving credentials");
+        chain
     }
 
     /// Takes the chain's first step, which needs no IO: static credentials

@@ -7,9 +7,14 @@
 //! Logging is through `tracing` (never IO of this crate's own: the
 //! subscriber is the program's).
 
-use personalize_events_core::{Credentials, Error};
+use std::sync::{Arc, OnceLock};
 
-use crate::{ChainStep, Environment, RefreshOutcome};
+use personalize_events_core::{Credentials, Error, TransportErrorKind};
+
+use crate::{
+    is_local_endpoint, ChainSettings, ChainStep, Environment, ProxySettings, RefreshOutcome,
+    TrustSettings,
+};
 
 impl Environment {
     /// A snapshot of this process's environment, read now (variables that
@@ -22,7 +27,9 @@ impl Environment {
 impl ChainStep {
     /// Logs the step at trace level: what it reads, sends or runs, never a
     /// secret (no file contents, headers, bodies or command line).
-    pub fn trace(&self) {
+    /// [`CredentialsChain::poll`](crate::CredentialsChain::poll) logs each
+    /// step it gives.
+    pub(crate) fn trace(&self) {
         match self {
             ChainStep::ReadFile(path) => {
                 tracing::trace!(path = %path.display(), "credentials chain reads a file")
@@ -71,6 +78,63 @@ pub fn shell_command(command: &str) -> [&str; 3] {
         ["cmd", "/C", command]
     } else {
         ["sh", "-c", command]
+    }
+}
+
+/// The two HTTP clients of a transport's chain, made at its first request
+/// (a chain that never sends one, keys in the environment, never loads the
+/// trust store): one for loopback and link-local endpoints (instance
+/// metadata, containers), reached directly, and one for the others (STS,
+/// the SSO portal), through the proxy for https if any; both trusting the
+/// chain's CAs. Clones share them.
+pub struct ChainClients<T> {
+    made: Arc<OnceLock<Result<(T, T), String>>>,
+    proxy: ProxySettings,
+    trust: TrustSettings,
+}
+
+impl<T> Clone for ChainClients<T> {
+    fn clone(&self) -> Self {
+        ChainClients {
+            made: Arc::clone(&self.made),
+            proxy: self.proxy.clone(),
+            trust: self.trust.clone(),
+        }
+    }
+}
+
+impl<T> ChainClients<T> {
+    /// Clients for the proxies and trust of `settings`.
+    pub fn new(settings: &ChainSettings) -> Self {
+        ChainClients {
+            made: Arc::new(OnceLock::new()),
+            proxy: settings.proxy_settings().clone(),
+            trust: settings.trust_settings().clone(),
+        }
+    }
+
+    /// The client for `uri`, both made on first use with `make(proxy,
+    /// trust)` (the direct one with `ProxySettings::none()`).
+    ///
+    /// # Errors
+    ///
+    /// `make`'s error (e.g. an unreadable CA bundle), as a transport error,
+    /// at this and every later request.
+    pub fn for_uri(
+        &self,
+        uri: &http::Uri,
+        make: impl Fn(&ProxySettings, &TrustSettings) -> Result<T, Error>,
+    ) -> Result<&T, Error> {
+        let made = self.made.get_or_init(|| {
+            let direct = make(&ProxySettings::none(), &self.trust).map_err(|e| e.to_string())?;
+            let proxied = make(&self.proxy, &self.trust).map_err(|e| e.to_string())?;
+            Ok((direct, proxied))
+        });
+        match made {
+            Ok((direct, _)) if is_local_endpoint(uri) => Ok(direct),
+            Ok((_, proxied)) => Ok(proxied),
+            Err(e) => Err(Error::transport(TransportErrorKind::Other, e.clone())),
+        }
     }
 }
 

@@ -85,7 +85,7 @@ pub use chain::{ChainStep, ChainTimeouts, CredentialsChain, ProcessOutput};
 pub use chain_settings::{
     chain_steps_exhausted, refresh_wait_expired, ChainSettings, PreparedChain, MAX_CHAIN_STEPS,
 };
-pub use driver::{log_resolved, shell_command};
+pub use driver::{log_resolved, shell_command, ChainClients};
 pub use network::{
     display_url, is_local_endpoint, load_trust_roots, parse_ca_bundle, ProxySettings, TrustRoots,
     TrustSettings,

@@ -9,14 +9,14 @@
 use std::fmt;
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
 use personalize_events_credentials::{
-    chain_steps_exhausted, is_local_endpoint, log_resolved, refresh_wait_expired, shell_command,
-    CacheLookup, ChainSettings, ChainStep, CredentialsCache, FileError, PreparedChain,
+    chain_steps_exhausted, log_resolved, refresh_wait_expired, shell_command, CacheLookup,
+    ChainClients, ChainSettings, ChainStep, CredentialsCache, FileError, PreparedChain,
     ProcessOutput, ProxySettings, TrustSettings, MAX_CHAIN_STEPS,
 };
 
@@ -174,11 +174,8 @@ impl DefaultCredentialsChain {
             None => timeout,
         };
         let mut chain = self.settings.chain();
-        tracing::debug!(profile = chain.profile_name(), "resolving credentials");
         for _ in 0..MAX_CHAIN_STEPS {
-            let step = chain.poll(SystemTime::now());
-            step.trace();
-            match step {
+            match chain.poll(SystemTime::now()) {
                 ChainStep::ReadFile(path) => {
                     chain.handle_file(&path, std::fs::read(&path).map_err(FileError::from));
                 }
@@ -202,61 +199,37 @@ impl DefaultCredentialsChain {
 }
 
 /// The HTTP side of the chain: ureq agents that report any status as a
-/// response, with the client's trust and proxies (the chain's settings).
-/// Instance metadata and container endpoints (loopback, link-local) are
-/// reached directly, STS and the SSO portal through the proxy for https if
-/// any. Made at the first request, so that a chain that never sends one
-/// (keys in the environment) never loads the trust store.
+/// response, with the client's trust and proxies (the chain's settings; see
+/// [`ChainClients`]).
 #[derive(Clone)]
 struct ChainIo {
-    agents: Arc<OnceLock<Result<Agents, String>>>,
-    proxy: ProxySettings,
-    trust: TrustSettings,
+    agents: ChainClients<ureq::Agent>,
 }
 
-struct Agents {
-    direct: ureq::Agent,
-    proxied: ureq::Agent,
+/// A ureq agent for the chain, through `proxy`, trusting `trust`.
+fn chain_agent(proxy: &ProxySettings, trust: &TrustSettings) -> Result<ureq::Agent, Error> {
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(crate::network::root_certs(trust)?)
+        .build();
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .https_only(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(USER_AGENT_VALUE)
+        .max_idle_connections(4)
+        .max_idle_connections_per_host(1)
+        .proxy(crate::network::ureq_proxy(proxy, "https")?)
+        .tls_config(tls)
+        .build();
+    Ok(ureq::Agent::new_with_config(config))
 }
 
 impl ChainIo {
     fn new(settings: &ChainSettings) -> Self {
         ChainIo {
-            agents: Arc::new(OnceLock::new()),
-            proxy: settings.proxy_settings().clone(),
-            trust: settings.trust_settings().clone(),
+            agents: ChainClients::new(settings),
         }
-    }
-
-    fn agents(&self) -> Result<&Agents, Error> {
-        let made = self.agents.get_or_init(|| {
-            let roots = crate::network::root_certs(&self.trust).map_err(|e| e.to_string())?;
-            let proxy =
-                crate::network::ureq_proxy(&self.proxy, "https").map_err(|e| e.to_string())?;
-            let agent = |proxy: Option<ureq::Proxy>| {
-                let tls = ureq::tls::TlsConfig::builder()
-                    .root_certs(roots.clone())
-                    .build();
-                let config = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .https_only(false)
-                    .max_redirects(0)
-                    .max_redirects_will_error(false)
-                    .user_agent(USER_AGENT_VALUE)
-                    .max_idle_connections(4)
-                    .max_idle_connections_per_host(1)
-                    .proxy(proxy)
-                    .tls_config(tls)
-                    .build();
-                ureq::Agent::new_with_config(config)
-            };
-            Ok(Agents {
-                direct: agent(None),
-                proxied: agent(proxy),
-            })
-        });
-        made.as_ref()
-            .map_err(|e| Error::transport(TransportErrorKind::Other, e.clone()))
     }
 
     fn send(
@@ -264,12 +237,7 @@ impl ChainIo {
         request: http::Request<Vec<u8>>,
         timeout: Duration,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let agents = self.agents()?;
-        let agent = if is_local_endpoint(request.uri()) {
-            &agents.direct
-        } else {
-            &agents.proxied
-        };
+        let agent = self.agents.for_uri(request.uri(), chain_agent)?;
         let request = agent
             .configure_request(request)
             .timeout_global(Some(timeout))

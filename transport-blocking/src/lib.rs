@@ -141,13 +141,7 @@ struct Inner {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let config = self.inner.core.config();
-        f.debug_struct("Client")
-            .field("region", &config.region)
-            .field("endpoint", &config.endpoint.url())
-            .field("retry", &config.retry)
-            .field("timeouts", &config.timeouts)
-            .finish_non_exhaustive()
+        self.inner.core.debug_client(f)
     }
 }
 

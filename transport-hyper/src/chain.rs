@@ -11,7 +11,7 @@
 use std::fmt;
 use std::future::Future;
 use std::process::Stdio;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -21,8 +21,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use personalize_events_credentials::{
-    chain_steps_exhausted, is_local_endpoint, log_resolved, refresh_wait_expired, shell_command,
-    CacheLookup, ChainSettings, ChainStep, CredentialsCache, FileError, PreparedChain,
+    chain_steps_exhausted, log_resolved, refresh_wait_expired, shell_command, CacheLookup,
+    ChainClients, ChainSettings, ChainStep, CredentialsCache, FileError, PreparedChain,
     ProcessOutput, ProxySettings, TrustSettings, MAX_CHAIN_STEPS,
 };
 use tokio::sync::Notify;
@@ -190,11 +190,8 @@ impl DefaultCredentialsChain {
     /// Runs the chain once, to the end.
     async fn resolve(&self) -> Result<Credentials, Error> {
         let mut chain = self.settings.chain();
-        tracing::debug!(profile = chain.profile_name(), "resolving credentials");
         for _ in 0..MAX_CHAIN_STEPS {
-            let step = chain.poll(SystemTime::now());
-            step.trace();
-            match step {
+            match chain.poll(SystemTime::now()) {
                 ChainStep::ReadFile(path) => {
                     let r = tokio::fs::read(&path).await.map_err(FileError::from);
                     chain.handle_file(&path, r);
@@ -225,59 +222,39 @@ impl ProvideCredentials for DefaultCredentialsChain {
 }
 
 /// The HTTP side of the chain: hyper clients keeping no idle connection,
-/// with the client's trust and proxies (the chain's settings). Instance
-/// metadata and container endpoints (loopback, link-local) are reached
-/// directly, STS and the SSO portal through the proxy for https if any.
-/// Made at the first request, so that a chain that never sends one (keys
-/// in the environment) never loads the trust store.
+/// with the client's trust and proxies (the chain's settings; see
+/// [`ChainClients`]).
 #[derive(Clone)]
 struct ChainHttp {
-    clients: Arc<OnceLock<Result<ChainClients, String>>>,
-    proxy: ProxySettings,
-    trust: TrustSettings,
+    clients: ChainClients<HyperClient>,
 }
 
 type HyperClient = hyper_util::client::legacy::Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
-struct ChainClients {
-    direct: HyperClient,
-    proxied: HyperClient,
+/// A hyper client for the chain, through `proxy`, trusting `trust`.
+fn chain_client(proxy: &ProxySettings, trust: &TrustSettings) -> Result<HyperClient, Error> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config(crate::tls::client_config(trust)?)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(ProxyConnector::new(http, proxy));
+    Ok(
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_max_idle_per_host(0)
+            .build(connector),
+    )
 }
 
 impl ChainHttp {
     fn new(settings: &ChainSettings) -> Self {
         ChainHttp {
-            clients: Arc::new(OnceLock::new()),
-            proxy: settings.proxy_settings().clone(),
-            trust: settings.trust_settings().clone(),
+            clients: ChainClients::new(settings),
         }
-    }
-
-    fn clients(&self) -> Result<&ChainClients, Error> {
-        let made = self.clients.get_or_init(|| {
-            let tls = crate::tls::client_config(&self.trust).map_err(|e| e.to_string())?;
-            let client = |proxy: &ProxySettings| {
-                let mut http = HttpConnector::new();
-                http.enforce_http(false);
-                http.set_nodelay(true);
-                let connector = HttpsConnectorBuilder::new()
-                    .with_tls_config(tls.clone())
-                    .https_or_http()
-                    .enable_http1()
-                    .wrap_connector(ProxyConnector::new(http, proxy));
-                hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-                    .pool_timer(TokioTimer::new())
-                    .timer(TokioTimer::new())
-                    .pool_max_idle_per_host(0)
-                    .build(connector)
-            };
-            Ok(ChainClients {
-                direct: client(&ProxySettings::none()),
-                proxied: client(&self.proxy),
-            })
-        });
-        made.as_ref()
-            .map_err(|e| Error::transport(TransportErrorKind::Other, e.clone()))
     }
 
     async fn send(
@@ -285,12 +262,7 @@ impl ChainHttp {
         request: http::Request<Vec<u8>>,
         timeout: Duration,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let clients = self.clients()?;
-        let client = if is_local_endpoint(request.uri()) {
-            &clients.direct
-        } else {
-            &clients.proxied
-        };
+        let client = self.clients.for_uri(request.uri(), chain_client)?;
         let request = request.map(|b| Full::new(Bytes::from(b)));
         let exchange = async {
             let response = client

@@ -110,13 +110,7 @@ impl<C> Clone for Client<C> {
 
 impl<C> fmt::Debug for Client<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cfg = self.inner.core.config();
-        f.debug_struct("Client")
-            .field("region", &cfg.region)
-            .field("endpoint", &cfg.endpoint.url())
-            .field("retry", &cfg.retry)
-            .field("timeouts", &cfg.timeouts)
-            .finish_non_exhaustive()
+        self.inner.core.debug_client(f)
     }
 }
 

@@ -377,6 +377,7 @@ impl CredentialsChain {
                     ChainStep::WriteFile { path, .. } => Awaiting::Write(path.clone()),
                     ChainStep::Done(_) => Awaiting::Nothing,
                 };
+                step.trace();
                 step
             }
             Err(e) => self.finish(Err(e)),
