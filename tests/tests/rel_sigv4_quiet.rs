@@ -1,6 +1,7 @@
-//! aws-sigv4 logs the request it signs at TRACE (headers and query, so a
-//! session token): core's signing and the emulator's verifying run it with
-//! tracing off, so a program tracing at TRACE never logs a token. A
+//! aws-sigv4 logs the request it signs at TRACE with its query unredacted (a
+//! presigned request's session token): core's presigning and the
+//! emulator's verifying run it with tracing off, so a program tracing at
+//! TRACE never logs a token (header values it redacts itself). A
 //! presigned request (the token in its query) and a header-signed one are
 //! signed and verified with a TRACE subscriber capturing everything.
 
