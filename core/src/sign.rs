@@ -444,14 +444,7 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
             SignableBody::Bytes(req.body().as_ref()),
         )
         .map_err(config_error)?;
-        // A presigned request's canonical request holds the session token in
-        // its query, which aws-sigv4's TRACE event shows unredacted.
-        let signed = if options.presign_expires.is_some() {
-            quietly(|| sign(signable, &v4))
-        } else {
-            sign(signable, &v4)
-        };
-        signed.map_err(config_error)?.into_parts().0
+        sign(signable, &v4).map_err(config_error)?.into_parts().0
     };
     if let Some(host) = derived_host {
         req.headers_mut().insert(HOST, host);
@@ -481,23 +474,6 @@ pub fn sign_request_with<B: AsRef<[u8]>>(
         req.headers_mut().insert(name, v);
     }
     Ok(())
-}
-
-/// Runs `f` (an aws-sigv4 signing) with tracing turned off on this thread:
-/// at TRACE, aws-sigv4 logs the request it signs with its query unredacted,
-/// so a presigned request's session token would reach the program's log
-/// (header values it redacts, so header signing keeps its trace, which the
-/// conformance tests read).
-///
-/// Only when some subscriber takes TRACE events at all: a scoped dispatcher,
-/// once set, makes every later tracing call of the process check its
-/// thread's dispatcher, which costs a client's hot path when nothing traces.
-fn quietly<T>(f: impl FnOnce() -> T) -> T {
-    if tracing::level_enabled!(tracing::Level::TRACE) {
-        tracing::dispatcher::with_default(&tracing::Dispatch::none(), f)
-    } else {
-        f()
-    }
 }
 
 #[cfg(test)]
