@@ -4,7 +4,9 @@
 //! beside its own knobs (its credentials provider type, its pool or body
 //! limit) and expands [`client_builder_setters!`](crate::client_builder_setters)
 //! inside its `impl ClientBuilder`, so that both crates offer the same
-//! configuration surface with the same documentation.
+//! configuration surface with the same documentation; each `Client`
+//! gets its two constructors from
+//! [`client_constructors!`](crate::client_constructors).
 
 /// Expands, inside `impl ClientBuilder { .. }` of a transport, the setters
 /// every client builder shares, each forwarding to
@@ -174,6 +176,38 @@ macro_rules! client_builder_setters {
         /// profile's `ca_bundle` (which it wins over).
         pub fn ca_bundle(self, path: impl Into<::std::path::PathBuf>) -> Self {
             self.with(|s| s.ca_bundle(path))
+        }
+    };
+}
+
+/// Expands, inside `impl Client { .. }` of a transport, the two
+/// constructors every client shares: `builder()` and `from_env()`. The
+/// transport's `ClientBuilder` must have `from_env()` (from
+/// [`client_builder_setters!`](crate::client_builder_setters)) and
+/// `build() -> Result<Client, Error>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! client_constructors {
+    () => {
+        /// A builder; see [`ClientBuilder`].
+        pub fn builder() -> ClientBuilder {
+            ClientBuilder::default()
+        }
+
+        /// A client configured from the environment and the shared config
+        /// files, as the AWS CLI is: region, endpoint, FIPS / dual-stack,
+        /// retries, and credentials from the default chain (see
+        /// [`ClientBuilder::with_env`] for what is read, and to adjust it
+        /// further).
+        ///
+        /// # Errors
+        ///
+        /// As [`ClientBuilder::build`]: no region, incomplete environment
+        /// credentials, a malformed config file or endpoint. Credentials from
+        /// other sources are resolved at the first call, whose error names
+        /// the source and the reason.
+        pub fn from_env() -> Result<Client, Error> {
+            ClientBuilder::from_env().build()
         }
     };
 }

@@ -146,23 +146,7 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A builder; see [`ClientBuilder`].
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
-    /// A client configured from the environment and the shared config files
-    /// only (see [`ClientBuilder::with_env`] for what is read).
-    ///
-    /// # Errors
-    ///
-    /// As [`ClientBuilder::build`]: no region, incomplete environment
-    /// credentials, a malformed config file or endpoint. Credentials from
-    /// other sources are resolved at the first call, whose error names the
-    /// source and the reason.
-    pub fn from_env() -> Result<Client, Error> {
-        Client::builder().with_env().build()
-    }
+    personalize_events_credentials::client_constructors!();
 
     /// The protocol core: configuration, retry quota, clock skew.
     pub fn core(&self) -> &ClientCore {

@@ -115,26 +115,7 @@ impl<C> fmt::Debug for Client<C> {
 }
 
 impl Client {
-    /// A builder for a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// A client configured from the environment and the shared config
-    /// files, as the AWS CLI is: region, endpoint, FIPS / dual-stack,
-    /// retries, and credentials from the default chain (environment, web
-    /// identity, profile with `credential_process` or assumed roles,
-    /// container, EC2 instance metadata). See [`ClientBuilder::from_env`]
-    /// for the details and to adjust it further.
-    ///
-    /// # Errors
-    ///
-    /// No region, incomplete environment credentials, a malformed config
-    /// file or endpoint. Credentials from other sources are resolved at the
-    /// first call, whose error names the source and the reason.
-    pub fn from_env() -> Result<Client, Error> {
-        ClientBuilder::from_env().build()
-    }
+    personalize_events_credentials::client_constructors!();
 }
 
 impl<C> Client<C>
