@@ -21,7 +21,7 @@ fn first_request<I: Operation>(
     core: &ClientCore,
     creds: &Credentials,
     input: &I,
-) -> http::Request<Vec<u8>> {
+) -> http::Request<personalize_events_core::Bytes> {
     let now = Instant::now();
     let mut call = core.call(input, now, 1).expect("valid input");
     match call.poll(now, wall(), creds, 0.5) {

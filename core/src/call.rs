@@ -48,7 +48,9 @@ pub enum Poll<O> {
 #[non_exhaustive]
 pub struct SendRequest {
     /// The signed request, with an absolute URI.
-    pub request: http::Request<Vec<u8>>,
+    /// The body is shared with the [`Call`] (a retry sends the same bytes
+    /// again without copying them).
+    pub request: http::Request<bytes::Bytes>,
     /// How long this attempt may take, all included.
     pub timeout: Duration,
     /// The connect timeout (at most `timeout`).
@@ -80,7 +82,7 @@ enum State {
 /// `Debug` shows the body (the records) by its length only.
 pub struct Call<I: Operation> {
     core: ClientCore,
-    body: Vec<u8>,
+    body: bytes::Bytes,
     started: Instant,
     attempts: u32,
     state: State,
@@ -147,7 +149,7 @@ impl<I: Operation> Call<I> {
     pub(crate) fn new(core: ClientCore, body: Vec<u8>, now: Instant, entropy: u128) -> Self {
         Call {
             core,
-            body,
+            body: bytes::Bytes::from(body),
             started: now,
             attempts: 0,
             state: State::Ready,

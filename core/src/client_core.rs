@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use http::header::{HeaderValue, CONTENT_TYPE, HOST, USER_AGENT};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST, USER_AGENT};
 
 use crate::call::Call;
 use crate::endpoint::ResolvedEndpoint;
@@ -15,6 +15,9 @@ use crate::operation::Operation;
 use crate::retry::{RateLimiter, RetryConfig, RetryQuota};
 use crate::sign::{self, SigningCache, SigningParams};
 use crate::{Credentials, Error};
+
+const INVOCATION_ID: HeaderName = HeaderName::from_static("amz-sdk-invocation-id");
+const AMZ_SDK_REQUEST: HeaderName = HeaderName::from_static("amz-sdk-request");
 
 /// The largest clock correction learnt from a response `Date` (one day).
 pub(crate) const MAX_LEARNED_SKEW_MS: i64 = 24 * 3600 * 1000;
@@ -245,13 +248,13 @@ impl ClientCore {
     }
 
     /// The unsigned request for `body` as attempt `attempt`.
-    pub(crate) fn request(
+    pub(crate) fn request<B>(
         &self,
         path: &str,
-        body: Vec<u8>,
+        body: B,
         attempt: u32,
         invocation_id: Option<&HeaderValue>,
-    ) -> http::Request<Vec<u8>> {
+    ) -> http::Request<B> {
         let p = &*self.prepared;
         let index = crate::OPERATIONS
             .iter()
@@ -266,7 +269,7 @@ impl ClientCore {
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         h.insert(USER_AGENT, p.user_agent.clone());
         if let Some(v) = invocation_id {
-            h.insert("amz-sdk-invocation-id", v.clone());
+            h.insert(INVOCATION_ID, v.clone());
         }
         let attempt_value = match p.attempt_values.get(attempt.saturating_sub(1) as usize) {
             Some(v) => v.clone(),
@@ -276,7 +279,7 @@ impl ClientCore {
             ))
             .unwrap_or(HeaderValue::from_static("attempt=0")),
         };
-        h.insert("amz-sdk-request", attempt_value);
+        h.insert(AMZ_SDK_REQUEST, attempt_value);
         req
     }
 
@@ -292,18 +295,18 @@ impl ClientCore {
     }
 
     /// Signs a request for this client (used by every attempt).
-    pub fn sign(
+    pub fn sign<B: AsRef<[u8]>>(
         &self,
-        req: &mut http::Request<Vec<u8>>,
+        req: &mut http::Request<B>,
         credentials: &Credentials,
         wall: SystemTime,
     ) -> Result<(), Error> {
         self.sign_at(req, credentials, self.signing_time(wall))
     }
 
-    pub(crate) fn sign_at(
+    pub(crate) fn sign_at<B: AsRef<[u8]>>(
         &self,
-        req: &mut http::Request<Vec<u8>>,
+        req: &mut http::Request<B>,
         credentials: &Credentials,
         time: SystemTime,
     ) -> Result<(), Error> {
@@ -338,8 +341,8 @@ impl ClientCore {
         let mut req = self.request(I::PATH, input.encode_with(seed), 1, None);
         // Only what the sender must repeat exactly is signed.
         req.headers_mut().remove(USER_AGENT);
-        req.headers_mut().remove("amz-sdk-invocation-id");
-        req.headers_mut().remove("amz-sdk-request");
+        req.headers_mut().remove(INVOCATION_ID);
+        req.headers_mut().remove(AMZ_SDK_REQUEST);
         let params = SigningParams {
             credentials,
             region: self.signing_region(),

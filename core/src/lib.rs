@@ -2,7 +2,7 @@
 //!
 //! This crate turns a typed input of one of the five operations (`PutEvents`,
 //! `PutItems`, `PutUsers`, `PutActions`, `PutActionInteractions`) into a
-//! validated, encoded, SigV4-signed `http::Request<Vec<u8>>`, and a response
+//! validated, encoded, SigV4-signed `http::Request<Bytes>`, and a response
 //! into a typed output or [`Error`]. It does no IO, reads no clock and has no
 //! async: time, credentials and randomness enter as arguments, so it runs in
 //! any runtime. The transports `personalize-events-hyper` (async) and
@@ -66,13 +66,15 @@ mod error;
 pub mod failure;
 mod model;
 mod operation;
-mod props_scan;
 pub mod retry;
 mod service_validation;
 pub mod sign;
 pub mod time;
 mod validate;
 
+/// The body type of a [`SendRequest`] (shared, cheap to clone), re-exported
+/// so a transport needs no `bytes` dependency of its own.
+pub use bytes::Bytes;
 pub use call::{Call, Poll, SendRequest};
 pub use client_core::{ClientConfig, ClientCore, Timeouts, SIGNING_NAME, USER_AGENT_VALUE};
 pub use credentials::{Credentials, REFRESH_MARGIN, SIGNING_MARGIN};

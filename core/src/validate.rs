@@ -302,32 +302,12 @@ fn check_properties(
     if r.count() != before {
         return Ok(());
     }
-    // Flat objects without escapes (nearly all) in one cheap pass; the
-    // rest, and every error, through serde_json.
-    match crate::props_scan::flat_object(text, reserved) {
-        Some(None) => return Ok(()),
-        Some(Some(k)) => return r.report(path, Broken::Reserved(k)),
-        None => {}
-    }
     match properties::scan(text, reserved) {
         Ok(properties::Shape::Object(None)) => Ok(()),
         Ok(properties::Shape::Object(Some(k))) => r.report(path, Broken::Reserved(k)),
         Ok(properties::Shape::Other) => r.report(path, Broken::NotObject),
         Err(e) => r.report(path, Broken::NotJson(e.to_string())),
     }
-}
-
-/// serde_json's reading of `properties`: `Ok(Some(reserved key))` for an
-/// object (for the fast path's tests).
-#[cfg(test)]
-pub(crate) fn scan_properties(
-    text: &str,
-    reserved: bool,
-) -> Result<Option<Option<&'static str>>, serde_json::Error> {
-    Ok(match properties::scan(text, reserved)? {
-        properties::Shape::Object(found) => Some(found),
-        properties::Shape::Other => None,
-    })
 }
 
 /// `properties` read by serde_json: a visitor over the top-level keys (the

@@ -87,7 +87,7 @@ pub fn signed_request(endpoint: &str, input: AnyInput, wall: SystemTime) -> http
     ) -> http::Request<Vec<u8>> {
         let mut call = core.call(&i, now, 1).expect("a valid sample");
         match call.poll(now, wall, &credentials(), 0.5) {
-            Poll::Send(s) => s.request,
+            Poll::Send(s) => s.request.map(Vec::from),
             _ => unreachable!("a new call sends first"),
         }
     }

@@ -269,7 +269,7 @@ impl CallDriver {
                 Poll::Done(r) => return r,
                 Poll::Wait(d) => now += d.max(Duration::from_micros(1)),
                 Poll::Send(s) => {
-                    let resp = self.server.answer(s.request);
+                    let resp = self.server.answer(s.request.map(Vec::from));
                     let timed_out = |now: &mut Instant| {
                         *now += s.timeout;
                         Error::transport(TransportErrorKind::Timeout, "attempt timed out")

@@ -113,7 +113,7 @@ fn first_request<I: personalize_events_core::Operation>(
 ) -> http::Request<Vec<u8>> {
     let mut call = core.call(&input, now, 0).unwrap();
     match call.poll(now, wall, creds, 0.0) {
-        Poll::Send(s) => s.request,
+        Poll::Send(s) => s.request.map(Vec::from),
         other => panic!("expected a request, got {other:?}"),
     }
 }

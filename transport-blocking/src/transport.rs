@@ -101,6 +101,9 @@ impl Http {
             connect_timeout,
             ..
         } = send;
+        // ureq sends the shared body from a borrow: no copy.
+        let (parts, body) = request.into_parts();
+        let request = http::Request::from_parts(parts, &body[..]);
         let request = self
             .agent
             .configure_request(request)

@@ -295,7 +295,7 @@ where
             request_id = Empty
         );
         let timeout = send.timeout;
-        let mut request = send.request.map(|b| Full::new(Bytes::from(b)));
+        let mut request = send.request.map(Full::new);
         if let Some(auth) = &self.inner.proxy_auth {
             (request.headers_mut()).insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }

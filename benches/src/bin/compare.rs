@@ -120,7 +120,7 @@ fn creds() -> &'static personalize_events_core::Credentials {
 fn ours_encode_sign<I: Operation>(
     core: &personalize_events_core::ClientCore,
     input: &I,
-) -> http::Request<Vec<u8>> {
+) -> http::Request<personalize_events_core::Bytes> {
     let now = Instant::now();
     let mut call = core.call(input, now, 1).expect("valid");
     match call.poll(now, wall(), creds(), 0.5) {

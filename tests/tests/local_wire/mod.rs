@@ -43,7 +43,7 @@ pub fn signed_at<I: Operation>(
     let core = client(url);
     let mut call = core.call(&input, Instant::now(), 42).expect("valid input");
     match call.poll(Instant::now(), wall, credentials, 0.0) {
-        Poll::Send(s) => s.request,
+        Poll::Send(s) => s.request.map(Vec::from),
         other => panic!("expected a request to send, got {other:?}"),
     }
 }
@@ -158,7 +158,7 @@ impl RawResponse {
 }
 
 /// Connects to the request's authority with bounded timeouts.
-pub fn connect(req: &Request<Vec<u8>>) -> io::Result<TcpStream> {
+pub fn connect<B>(req: &Request<B>) -> io::Result<TcpStream> {
     let authority = req.uri().authority().expect("absolute URI").as_str();
     let stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -168,7 +168,7 @@ pub fn connect(req: &Request<Vec<u8>>) -> io::Result<TcpStream> {
 
 /// Writes `req` as HTTP/1.1 (origin-form target, its own headers plus
 /// `content-length` and `connection: close`).
-pub fn write_request(stream: &mut TcpStream, req: &Request<Vec<u8>>) -> io::Result<()> {
+pub fn write_request<B: AsRef<[u8]>>(stream: &mut TcpStream, req: &Request<B>) -> io::Result<()> {
     let target = req
         .uri()
         .path_and_query()
@@ -176,7 +176,7 @@ pub fn write_request(stream: &mut TcpStream, req: &Request<Vec<u8>>) -> io::Resu
         .unwrap_or("/");
     let mut head = format!("{} {target} HTTP/1.1\r\n", req.method());
     let mut headers = req.headers().clone();
-    headers.insert("content-length", HeaderValue::from(req.body().len()));
+    headers.insert("content-length", HeaderValue::from(req.body().as_ref().len()));
     headers.insert("connection", HeaderValue::from_static("close"));
     for (k, v) in &headers {
         head.push_str(k.as_str());
@@ -186,7 +186,7 @@ pub fn write_request(stream: &mut TcpStream, req: &Request<Vec<u8>>) -> io::Resu
     }
     head.push_str("\r\n");
     let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(req.body());
+    bytes.extend_from_slice(req.body().as_ref());
     stream.write_all(&bytes)?;
     stream.flush()
 }
@@ -258,7 +258,7 @@ pub fn read_response(stream: &mut TcpStream) -> io::Result<RawResponse> {
 }
 
 /// Sends `req` on a new connection and reads the answer.
-pub fn send(req: &Request<Vec<u8>>) -> io::Result<RawResponse> {
+pub fn send<B: AsRef<[u8]>>(req: &Request<B>) -> io::Result<RawResponse> {
     let mut stream = connect(req)?;
     write_request(&mut stream, req)?;
     read_response(&mut stream)
@@ -266,7 +266,7 @@ pub fn send(req: &Request<Vec<u8>>) -> io::Result<RawResponse> {
 
 /// Sends `req` and reads every byte until the server closes (or resets)
 /// the connection: the raw bytes and how reading ended.
-pub fn send_raw(req: &Request<Vec<u8>>) -> (Vec<u8>, io::Result<()>) {
+pub fn send_raw<B: AsRef<[u8]>>(req: &Request<B>) -> (Vec<u8>, io::Result<()>) {
     let mut stream = connect(req).expect("connect");
     write_request(&mut stream, req).expect("write");
     let mut bytes = Vec::new();
