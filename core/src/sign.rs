@@ -21,6 +21,12 @@
 //!
 //! The body is always bound by its SHA-256 (never `UNSIGNED-PAYLOAD`), in
 //! header signing and presigning alike.
+//!
+//! Logging: aws-sigv4 traces each canonical request at `TRACE` (target
+//! `aws_sigv4`). Header values are redacted there, but a presigned
+//! request's query, `X-Amz-Security-Token` included, is not: a program that
+//! presigns with session credentials should keep `aws_sigv4` at `DEBUG` or
+//! lower in its subscriber's filter.
 
 use std::fmt;
 use std::sync::Mutex;

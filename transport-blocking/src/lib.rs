@@ -233,6 +233,10 @@ impl Client {
     /// is the encoded input. Credentials are resolved as for a call (the
     /// provider, within the operation timeout); nothing is sent.
     ///
+    /// With session credentials the query holds the session token, and
+    /// aws-sigv4 traces that query at `TRACE`: keep target `aws_sigv4` at
+    /// `DEBUG` or lower in your subscriber's filter.
+    ///
     /// ```
     /// use std::time::{Duration, SystemTime};
     /// use personalize_events_blocking::{Client, Credentials, Event, PutEventsInput};

@@ -196,6 +196,10 @@ where
     /// is the encoded input. Credentials are resolved as for a call (the
     /// provider, within the operation timeout); nothing is sent.
     ///
+    /// With session credentials the query holds the session token, and
+    /// aws-sigv4 traces that query at `TRACE`: keep target `aws_sigv4` at
+    /// `DEBUG` or lower in your subscriber's filter.
+    ///
     /// ```no_run
     /// # async fn f(client: personalize_events_hyper::Client) -> Result<(), personalize_events_hyper::Error> {
     /// use std::time::{Duration, SystemTime};
