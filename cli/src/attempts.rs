@@ -104,7 +104,11 @@ mod tests {
 
     #[test]
     fn aws_sigv4_trace_is_never_shown_whatever_rust_log_says() {
-        for spec in ["trace", "aws_sigv4=trace", "aws_sigv4::http_request::sign=trace"] {
+        for spec in [
+            "trace",
+            "aws_sigv4=trace",
+            "aws_sigv4::http_request::sign=trace",
+        ] {
             let seen = Arc::new(AtomicUsize::new(0));
             let f = EnvFilter::builder().parse(spec).unwrap();
             let layer = Count(seen.clone()).with_filter(f.and(filter_fn(super::shown)));

@@ -83,7 +83,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 type Exchange = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// One HTTP/1.1 request and response on a fresh connection.
-fn exchange(req: &http::Request<personalize_events_core::Bytes>, timeout: Duration) -> std::io::Result<Exchange> {
+fn exchange(
+    req: &http::Request<personalize_events_core::Bytes>,
+    timeout: Duration,
+) -> std::io::Result<Exchange> {
     let authority = req.uri().authority().map(|a| a.as_str()).unwrap_or("");
     let mut stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(timeout))?;

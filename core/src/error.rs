@@ -207,6 +207,31 @@ impl Error {
         }
     }
 
+    /// A short label for logs and metrics that carries no message, so no
+    /// input, secret or service text: the service's error code when there
+    /// is one (`InvalidInputException`), otherwise the kind
+    /// (`transport:timeout`, `http_502`, `validation`, `credentials`, ...).
+    ///
+    /// ```
+    /// use personalize_events_core::{Error, TransportErrorKind};
+    /// let e = Error::transport(TransportErrorKind::Timeout, "read timed out");
+    /// assert_eq!(e.label(), "transport:timeout");
+    /// ```
+    pub fn label(&self) -> String {
+        if let Some(code) = self.code() {
+            return code.to_owned();
+        }
+        match self {
+            Error::Transport { kind, .. } => format!("transport:{kind}"),
+            Error::Service { status, .. } => format!("http_{status}"),
+            Error::OperationTimeout { .. } => "operation_timeout".into(),
+            Error::Validation { .. } => "validation".into(),
+            Error::Credentials { .. } => "credentials".into(),
+            Error::Endpoint(_) | Error::Config(_) => "configuration".into(),
+            _ => "other".into(),
+        }
+    }
+
     /// The service's message, if any.
     pub fn message(&self) -> Option<&str> {
         match self {
@@ -256,6 +281,25 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_carry_no_message() {
+        let e = Error::InvalidInput {
+            message: Some("secret-ish".into()),
+            request_id: None,
+        };
+        assert_eq!(e.label(), "InvalidInputException");
+        let e = Error::transport(TransportErrorKind::Timeout, "read timed out");
+        assert_eq!(e.label(), "transport:timeout");
+        let e = Error::Service {
+            status: 502,
+            code: None,
+            message: Some("x".into()),
+            request_id: None,
+        };
+        assert_eq!(e.label(), "http_502");
+        assert_eq!(Error::validation("a", "b").label(), "validation");
+    }
 
     #[test]
     fn display_names_path_and_constraint() {

@@ -69,6 +69,7 @@ mod network;
 pub mod profile;
 mod resolve;
 mod settings;
+mod spans;
 mod sso;
 mod ua;
 mod wire;
@@ -92,6 +93,7 @@ pub use network::{
 };
 pub use resolve::{ConfigLoader, ConfigOverrides, ResolvedConfig, SERVICE_ENV_SUFFIX, SERVICE_KEY};
 pub use settings::{BuildMessages, BuiltClient, ClientSettings, ConfigFiles, CredentialsSource};
+pub use spans::{record_attempt, record_call};
 pub use sso::sso_cache_file;
 pub use ua::{app_id_token, APP_ID_ENV, APP_ID_MAX_LEN, APP_ID_PROFILE_KEY};
 pub use wire::{

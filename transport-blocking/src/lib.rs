@@ -83,8 +83,9 @@
 //! Every call runs in a `personalize_events.call` span (fields `operation`,
 //! `records`, `attempts`, `error`) and every attempt in a
 //! `personalize_events.attempt` span (`attempt`, `status`, `request_id`,
-//! `error`). Error fields hold an error code or kind, never a message; no
-//! field holds credentials, a header or a record.
+//! `error`), both at `DEBUG`, the same as the async client's. Error fields
+//! hold an error code or kind (`Error::label`), never a message; no field
+//! holds credentials, a header or a record.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -100,7 +101,6 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use personalize_events_core::Poll;
-use tracing::field::Empty;
 
 pub use builder::ClientBuilder;
 pub use chain::DefaultCredentialsChain;
@@ -297,18 +297,11 @@ impl Client {
     ///
     /// As [`put_events`](Self::put_events).
     pub fn send<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
-        let span = tracing::info_span!(
-            "personalize_events.call",
-            operation = I::NAME,
-            records = input.record_count(),
-            attempts = Empty,
-            error = Empty,
-        );
+        let span = personalize_events_credentials::call_span!(I, input);
         let _entered = span.enter();
         let (result, attempts) = self.drive(input);
-        span.record("attempts", attempts);
-        if let Err(e) = &result {
-            span.record("error", error_label(e).as_str());
+        personalize_events_credentials::record_call(&span, attempts, result.as_ref().err());
+        if result.is_err() {
             tracing::debug!(attempts, "call failed");
         }
         result
@@ -359,22 +352,6 @@ impl Client {
                 Poll::Done(result) => return (result, call.attempts()),
             }
         }
-    }
-}
-
-/// A short, secret-free label for an error in a tracing field.
-fn error_label(e: &Error) -> String {
-    if let Some(code) = e.code() {
-        return code.to_owned();
-    }
-    match e {
-        Error::Transport { kind, .. } => format!("transport:{kind}"),
-        Error::Service { status, .. } => format!("http_{status}"),
-        Error::OperationTimeout { .. } => "operation_timeout".into(),
-        Error::Validation { .. } => "validation".into(),
-        Error::Credentials { .. } => "credentials".into(),
-        Error::Endpoint(_) | Error::Config(_) => "configuration".into(),
-        _ => "other".into(),
     }
 }
 
@@ -460,23 +437,5 @@ mod tests {
         let e = client.resolve_credentials().unwrap_err();
         assert!(matches!(e, Error::Credentials { .. }), "{e}");
         assert!(e.to_string().contains("none here"), "{e}");
-    }
-
-    #[test]
-    fn error_labels_carry_no_message() {
-        let e = Error::InvalidInput {
-            message: Some("secret-ish".into()),
-            request_id: None,
-        };
-        assert_eq!(error_label(&e), "InvalidInputException");
-        let e = Error::transport(TransportErrorKind::Timeout, "read timed out");
-        assert_eq!(error_label(&e), "transport:timeout");
-        let e = Error::Service {
-            status: 502,
-            code: None,
-            message: Some("x".into()),
-            request_id: None,
-        };
-        assert_eq!(error_label(&e), "http_502");
     }
 }

@@ -8,7 +8,6 @@ use personalize_events_core::failure::{rustls_failure, Failure, Phase};
 #[cfg(test)]
 use personalize_events_core::TransportErrorKind;
 use personalize_events_core::{retry, Error, SendRequest};
-use tracing::field::Empty;
 
 /// The HTTP side of a client: one ureq agent (one connection pool).
 #[derive(Debug, Clone)]
@@ -70,27 +69,10 @@ impl Http {
     /// Sends one attempt and reads its whole response (at most `max_body`
     /// bytes of body), inside a tracing span for the attempt.
     pub(crate) fn send(&self, send: SendRequest) -> Result<http::Response<Vec<u8>>, Error> {
-        let span = tracing::debug_span!(
-            "personalize_events.attempt",
-            attempt = send.attempt,
-            status = Empty,
-            request_id = Empty,
-            error = Empty,
-        );
+        let span = personalize_events_credentials::attempt_span!(send);
         let _entered = span.enter();
         let result = self.exchange(send);
-        match &result {
-            Ok(response) => {
-                span.record("status", response.status().as_u16());
-                if let Some(id) = personalize_events_core::request_id(response.headers()) {
-                    span.record("request_id", id.as_str());
-                }
-            }
-            Err(Error::Transport { kind, .. }) => {
-                span.record("error", tracing::field::display(kind));
-            }
-            Err(_) => {}
-        }
+        personalize_events_credentials::record_attempt(&span, &result);
         result
     }
 

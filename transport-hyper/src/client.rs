@@ -20,7 +20,6 @@ use personalize_events_credentials::{
     BuildMessages, ClientSettings, ConfigLoader, CredentialsSource, Environment, ProxySettings,
     TrustSettings,
 };
-use tracing::field::Empty;
 use tracing::Instrument;
 
 use crate::batcher::{Batcher, BatcherConfig};
@@ -237,19 +236,20 @@ where
 
     /// Sends one operation: what every `put_*` method does.
     pub async fn send<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
-        let span = tracing::debug_span!(
-            "personalize_events.call",
-            operation = I::NAME,
-            records = input.record_count(),
-            attempts = Empty,
-            error = Empty,
-        );
-        self.drive(input).instrument(span).await
+        let span = personalize_events_credentials::call_span!(I, input);
+        let (result, attempts) = self.drive(input).instrument(span.clone()).await;
+        personalize_events_credentials::record_call(&span, attempts, result.as_ref().err());
+        result
     }
 
-    async fn drive<I: Operation>(&self, input: I) -> Result<I::Output, Error> {
+    /// The send loop: the core decides, this only does what it says. Gives
+    /// the result and the attempts made.
+    async fn drive<I: Operation>(&self, input: I) -> (Result<I::Output, Error>, u32) {
         let inner = &*self.inner;
-        let mut call = inner.core.call(&input, now(), fastrand::u128(..))?;
+        let mut call = match inner.core.call(&input, now(), fastrand::u128(..)) {
+            Ok(call) => call,
+            Err(e) => return (Err(e), 0),
+        };
         // Resolving credentials is part of the operation: its deadline
         // bounds it (a dropped provider future kills a credential_process
         // and hands a chain refresh over to a waiting call).
@@ -257,8 +257,8 @@ where
         let mut credentials =
             match tokio::time::timeout_at(deadline, inner.credentials.provide()).await {
                 Ok(Ok(c)) => c,
-                Ok(Err(e)) => return Err(call.credentials_failed(now(), Some(e))),
-                Err(_) => return Err(call.credentials_failed(now(), None)),
+                Ok(Err(e)) => return (Err(call.credentials_failed(now(), Some(e))), 0),
+                Err(_) => return (Err(call.credentials_failed(now(), None)), 0),
             };
         let result = loop {
             if credentials.needs_refresh(SystemTime::now()) {
@@ -282,22 +282,12 @@ where
                 Poll::Done(r) => break r,
             }
         };
-        let span = tracing::Span::current();
-        span.record("attempts", call.attempts());
-        if let Err(e) = &result {
-            span.record("error", tracing::field::display(e));
-        }
-        result
+        (result, call.attempts())
     }
 
     /// One attempt: send, then read the whole body, within the attempt's timeout.
     async fn attempt(&self, send: SendRequest) -> Result<http::Response<Bytes>, Error> {
-        let span = tracing::debug_span!(
-            "attempt",
-            attempt = send.attempt,
-            status = Empty,
-            request_id = Empty
-        );
+        let span = personalize_events_credentials::attempt_span!(send);
         let timeout = send.timeout;
         let mut request = send.request.map(Full::new);
         if let Some(auth) = &self.inner.proxy_auth {
@@ -330,12 +320,9 @@ where
                 timeout.as_millis()
             ))),
         };
+        personalize_events_credentials::record_attempt(&span, &result);
         match &result {
             Ok(r) => {
-                span.record("status", r.status().as_u16());
-                if let Some(id) = personalize_events_core::request_id(r.headers()) {
-                    span.record("request_id", id.as_str());
-                }
                 tracing::debug!(parent: &span, status = r.status().as_u16(), "response");
             }
             Err(e) => tracing::debug!(parent: &span, error = %e, "transport failure"),

@@ -89,9 +89,11 @@
 //! (`rustls-native-certs`), else (when that is empty) the bundled Mozilla
 //! roots. A certificate none of them trusts is refused and not retried.
 //!
-//! Calls are traced with [`tracing`]: a `personalize_events.call` span per
-//! call (operation, records, attempts, error) and an `attempt` span per
-//! attempt (attempt number, HTTP status, request id). No credentials and no
+//! Calls are traced with [`tracing`], as in the blocking client: a
+//! `personalize_events.call` span per call (operation, records, attempts,
+//! error) and a `personalize_events.attempt` span per attempt (attempt
+//! number, HTTP status, request id, error), both at `DEBUG`. Error fields
+//! hold an error code or kind, never a message; no credentials and no
 //! record payloads are ever recorded.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -176,7 +176,10 @@ pub fn write_request<B: AsRef<[u8]>>(stream: &mut TcpStream, req: &Request<B>) -
         .unwrap_or("/");
     let mut head = format!("{} {target} HTTP/1.1\r\n", req.method());
     let mut headers = req.headers().clone();
-    headers.insert("content-length", HeaderValue::from(req.body().as_ref().len()));
+    headers.insert(
+        "content-length",
+        HeaderValue::from(req.body().as_ref().len()),
+    );
     headers.insert("connection", HeaderValue::from_static("close"));
     for (k, v) in &headers {
         head.push_str(k.as_str());

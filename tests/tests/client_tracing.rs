@@ -1,12 +1,14 @@
-//! The blocking client's tracing: a span per call and per attempt with the
-//! operation, record count, attempt, status and request id, and no secret,
-//! header or record payload in any field.
+//! Both clients' tracing, the same spans with the same fields: a span per
+//! call and per attempt with the operation, record count, attempt, status,
+//! request id and an error label, and no secret, header or record payload in
+//! any field.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use personalize_events_blocking::*;
+use personalize_events_core::*;
+use personalize_events_tests::clients::{Kind, Settings};
 use personalize_events_tests::fake_service::{self, reply, FakeService};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record as SpanRecord};
@@ -72,20 +74,13 @@ impl Subscriber for Capture {
     fn exit(&self, _: &Id) {}
 }
 
-#[test]
-fn spans_name_the_call_and_attempts_but_no_secret_or_payload() {
+personalize_events_tests::client_tests!([blocking, async]: spans_name_the_call_and_attempts_but_no_secret_or_payload, failed_calls_carry_a_label_not_a_message);
+
+fn spans_name_the_call_and_attempts_but_no_secret_or_payload(kind: Kind) {
     let server = FakeService::script(vec![reply::status(503), reply::ok()]);
-    let client = Client::builder()
-        .region("us-east-1")
-        .credentials(Credentials::new(
-            fake_service::ACCESS_KEY_ID,
-            fake_service::SECRET_ACCESS_KEY,
-            None,
-        ))
-        .endpoint_url(server.url())
-        .retry_config(RetryConfig::default().with_initial_backoff(Duration::from_millis(5)))
-        .build()
-        .unwrap();
+    let client = Settings::for_server(&server)
+        .retry(RetryConfig::default().with_initial_backoff(Duration::from_millis(5)))
+        .build(kind, &server);
     let t = UNIX_EPOCH + Duration::from_secs(1_795_953_540);
     let input = PutEventsInput::new("tracking-1", "session-1")
         .user_id("user-payload")
@@ -153,5 +148,46 @@ fn spans_name_the_call_and_attempts_but_no_secret_or_payload() {
         ] {
             assert!(!v.contains(secret), "field value {v:?} holds {secret:?}");
         }
+    }
+}
+
+fn failed_calls_carry_a_label_not_a_message(kind: Kind) {
+    let server = FakeService::script(vec![reply::error(
+        400,
+        "InvalidInputException",
+        "bad-message-payload",
+    )]);
+    let client = Settings::for_server(&server).build(kind, &server);
+    let input = PutEventsInput::new("tracking-1", "session-1").event(Event::new(
+        "click",
+        UNIX_EPOCH + Duration::from_secs(1_795_953_540),
+    ));
+    let capture = Capture::default();
+    let e = tracing::subscriber::with_default(capture.clone(), || client.put_events(input))
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidInputException"));
+    let fields = capture.0.fields.lock().unwrap().clone();
+    let has = |span: &str, field: &str, value: &str| {
+        fields
+            .iter()
+            .any(|(s, f, v)| s == span && f == field && v == value)
+    };
+    assert!(
+        has("personalize_events.call", "error", "InvalidInputException"),
+        "{fields:?}"
+    );
+    assert!(
+        has("personalize_events.call", "attempts", "1"),
+        "{fields:?}"
+    );
+    assert!(
+        has("personalize_events.attempt", "status", "400"),
+        "{fields:?}"
+    );
+    for (_, _, v) in &fields {
+        assert!(
+            !v.contains("bad-message-payload"),
+            "field value {v:?} holds the message"
+        );
     }
 }
