@@ -7,7 +7,7 @@
 //! answer is a success), never a panic, never more attempts than allowed.
 #![forbid(unsafe_code)]
 
-mod rel_support;
+use personalize_events_tests::clients as rel_support;
 
 use std::time::{Duration, Instant, SystemTime};
 

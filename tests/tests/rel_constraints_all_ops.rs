@@ -13,7 +13,7 @@
 //! in, byte for byte.
 #![forbid(unsafe_code)]
 
-mod rel_support;
+use personalize_events_tests::clients as rel_support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};

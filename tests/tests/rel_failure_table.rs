@@ -8,7 +8,7 @@
 //! is kept.
 #![forbid(unsafe_code)]
 
-mod rel_support;
+use personalize_events_tests::clients as rel_support;
 
 use std::time::Duration;
 

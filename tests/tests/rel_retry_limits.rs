@@ -13,7 +13,7 @@
 //!   later calls are signed with the corrected clock.
 #![forbid(unsafe_code)]
 
-mod rel_support;
+use personalize_events_tests::clients as rel_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -12,7 +12,7 @@
 //! TRACE) would be captured too.
 #![forbid(unsafe_code)]
 
-mod rel_support;
+use personalize_events_tests::clients as rel_support;
 mod secrets_support;
 
 use std::io::Write as _;
@@ -107,6 +107,7 @@ fn nothing_secret_in_any_trace_or_log_while_both_clients_succeed_retry_and_fail(
         let stranger = match c {
             rel_support::AnyClient::Blocking(_) => other.blocking(),
             rel_support::AnyClient::Async(_, ref rt) => other.hyper(rt.clone()),
+            rel_support::AnyClient::Call(_) => unreachable!("both() gives the two clients"),
         };
         errors.push(stranger.send_any(all_inputs().remove(0)).unwrap_err());
         let bad = PutEventsInput::new("t", "s").event(event().item_id(""));
@@ -123,6 +124,7 @@ fn nothing_secret_in_any_trace_or_log_while_both_clients_succeed_retry_and_fail(
                 match &c {
                     rel_support::AnyClient::Blocking(b) => format!("{b:?}"),
                     rel_support::AnyClient::Async(a, _) => format!("{a:?}"),
+                    rel_support::AnyClient::Call(_) => unreachable!("both() gives the two clients"),
                 }
             ),
         );

@@ -8,7 +8,7 @@
 //!   error that is not retried.
 #![forbid(unsafe_code)]
 
-mod rel_support;
+use personalize_events_tests::clients as rel_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
