@@ -46,7 +46,7 @@ pub fn client(
 /// Options of `personalize-events local`.
 #[derive(Debug, clap::Args)]
 pub struct LocalArgs {
-    /// Address to listen on: a loopback address such as 127.0.0.2 or [::1]
+    /// Address to listen on: a loopback address such as 127.0.0.2 or `[::1]`
     /// (another address needs --allow-non-loopback).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub host: String,
