@@ -63,7 +63,6 @@ mod decode;
 mod encode;
 pub mod endpoint;
 mod error;
-pub mod failure;
 mod model;
 mod operation;
 pub mod retry;

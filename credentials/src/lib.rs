@@ -23,6 +23,10 @@
 //!   that each transport only reads files and drives the chain's IO.
 //! * [`ProxySettings`] / [`TrustSettings`] — the proxies and the TLS trust
 //!   both clients and the chain's own requests use.
+//! * [`failure`] — the one table that turns both transports' IO and TLS
+//!   failures into a core `TransportErrorKind` (retried or not).
+//! * [`call_span!`] / [`attempt_span!`] — the tracing spans both clients
+//!   open, with [`record_call`] and [`record_attempt`].
 //!
 //! # Driving the chain
 //!
@@ -65,6 +69,7 @@ mod cache;
 mod chain;
 mod chain_settings;
 mod driver;
+pub mod failure;
 mod network;
 pub mod profile;
 mod resolve;

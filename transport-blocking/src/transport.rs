@@ -4,10 +4,10 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use personalize_events_core::failure::{rustls_failure, Failure, Phase};
 #[cfg(test)]
 use personalize_events_core::TransportErrorKind;
 use personalize_events_core::{retry, Error, SendRequest};
+use personalize_events_credentials::failure::{rustls_failure, Failure, Phase};
 
 /// The HTTP side of a client: one ureq agent (one connection pool).
 #[derive(Debug, Clone)]

@@ -9,13 +9,13 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use personalize_events_core::failure::Failure;
 use personalize_events_core::{
     retry, AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
     PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
     PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
     SendRequest,
 };
+use personalize_events_credentials::failure::Failure;
 use personalize_events_credentials::{
     BuildMessages, ClientSettings, ConfigLoader, CredentialsSource, Environment, ProxySettings,
     TrustSettings,

@@ -6,8 +6,8 @@
 use std::error::Error as StdError;
 use std::io;
 
-use personalize_events_core::failure::{rustls_failure, Failure, Phase};
 use personalize_events_core::{Error, TransportErrorKind};
+use personalize_events_credentials::failure::{rustls_failure, Failure, Phase};
 
 /// The next error in a chain, looking inside `io::Error`s (whose `source`
 /// skips the error they wrap).

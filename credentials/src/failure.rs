@@ -2,7 +2,7 @@
 //! TLS libraries' errors to a [`Failure`] (what happened, in the library's
 //! own terms but no library's types), and the decision — which
 //! [`TransportErrorKind`], hence retried or not and at which quota cost — is
-//! made here, once.
+//! made here, once (in this crate, which both transports share).
 //!
 //! The rules, following the AWS SDKs' standard retry mode (a broken or
 //! refused connection and a timeout are transient; what another attempt
@@ -28,7 +28,7 @@
 
 use std::io;
 
-use crate::{Error, TransportErrorKind};
+use personalize_events_core::{Error, TransportErrorKind};
 
 /// When in an attempt a failure happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,9 +130,7 @@ fn io_kind(phase: Phase, kind: io::ErrorKind) -> TransportErrorKind {
     }
 }
 
-/// The TLS failure a rustls error is (with the `rustls` feature; both
-/// transports use rustls 0.23).
-#[cfg(feature = "rustls")]
+/// The TLS failure a rustls error is (both transports use rustls 0.23).
 pub fn rustls_failure(e: &rustls::Error) -> TlsFailure {
     use rustls::Error as R;
     match e {
