@@ -92,7 +92,7 @@ impl RetryConfig {
 }
 
 /// Error codes the AWS SDKs treat as throttling.
-pub const THROTTLING_CODES: &[&str] = &[
+pub(crate) const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -110,7 +110,7 @@ pub const THROTTLING_CODES: &[&str] = &[
 ];
 
 /// Error codes the AWS SDKs treat as transient.
-pub const TRANSIENT_CODES: &[&str] = &[
+pub(crate) const TRANSIENT_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "InternalError",
@@ -122,7 +122,7 @@ pub const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Error codes that mean the request was signed with a skewed clock.
-pub const CLOCK_SKEW_CODES: &[&str] = &[
+pub(crate) const CLOCK_SKEW_CODES: &[&str] = &[
     "RequestTimeTooSkewed",
     "RequestExpired",
     "InvalidSignatureException",
@@ -132,7 +132,7 @@ pub const CLOCK_SKEW_CODES: &[&str] = &[
 ];
 
 /// Whether a response is throttling (429 or a throttling code).
-pub fn is_throttling(status: u16, code: Option<&str>) -> bool {
+pub(crate) fn is_throttling(status: u16, code: Option<&str>) -> bool {
     status == 429 || code.is_some_and(|c| THROTTLING_CODES.contains(&c))
 }
 
@@ -156,19 +156,19 @@ pub fn poisons_connection(status: u16) -> bool {
 /// The retry quota: a token bucket that stops retries when an endpoint keeps
 /// failing, shared by every call of a client.
 #[derive(Debug)]
-pub struct RetryQuota {
+pub(crate) struct RetryQuota {
     tokens: AtomicU32,
     max: u32,
 }
 
 /// Initial and maximal size of the quota.
-pub const QUOTA_INITIAL: u32 = 500;
+pub(crate) const QUOTA_INITIAL: u32 = 500;
 /// Cost of a retry.
-pub const QUOTA_RETRY_COST: u32 = 5;
+pub(crate) const QUOTA_RETRY_COST: u32 = 5;
 /// Cost of a retry after a timeout.
-pub const QUOTA_TIMEOUT_RETRY_COST: u32 = 10;
+pub(crate) const QUOTA_TIMEOUT_RETRY_COST: u32 = 10;
 /// What a success without retries puts back.
-pub const QUOTA_NO_RETRY_INCREMENT: u32 = 1;
+pub(crate) const QUOTA_NO_RETRY_INCREMENT: u32 = 1;
 
 impl Default for RetryQuota {
     fn default() -> Self {
@@ -211,7 +211,7 @@ impl RetryQuota {
 /// The adaptive mode's client-side rate limiter (a token bucket whose rate
 /// follows CUBIC), shared by every call of a client.
 #[derive(Debug, Default)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     inner: Mutex<Cubic>,
 }
 
@@ -331,7 +331,8 @@ impl RateLimiter {
     }
 
     /// The current send rate in calls per second, when the limiter is active.
-    pub fn rate(&self) -> Option<f64> {
+    #[cfg(test)]
+    fn rate(&self) -> Option<f64> {
         let c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         c.enabled.then_some(c.fill_rate)
     }

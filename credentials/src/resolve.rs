@@ -35,8 +35,8 @@ use crate::profile::{Profile, ProfileSet};
 use crate::ua::{suffix_with_app_id, APP_ID_ENV, APP_ID_PROFILE_KEY};
 use crate::{parse_bool, shorten, Environment, FileError};
 use personalize_events_core::endpoint::{self, EndpointParams};
-use personalize_events_core::retry::{RetryConfig, RetryMode};
 use personalize_events_core::{ClientConfig, Error};
+use personalize_events_core::{RetryConfig, RetryMode};
 
 /// The suffix of this service's endpoint variable, `AWS_ENDPOINT_URL_<suffix>`.
 pub const SERVICE_ENV_SUFFIX: &str = "PERSONALIZE_EVENTS";

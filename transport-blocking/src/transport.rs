@@ -6,7 +6,7 @@ use std::time::Duration;
 
 #[cfg(test)]
 use personalize_events_core::TransportErrorKind;
-use personalize_events_core::{retry, Error, SendRequest};
+use personalize_events_core::{Error, SendRequest};
 use personalize_events_credentials::failure::{rustls_failure, Failure, Phase};
 
 /// The HTTP side of a client: one ureq agent (one connection pool).
@@ -109,7 +109,7 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         let body = match declared {
-            Some(len) if retry::poisons_connection(parts.status.as_u16()) => {
+            Some(len) if personalize_events_core::poisons_connection(parts.status.as_u16()) => {
                 read_limited(reader.take(len), self.max_body)?
             }
             _ => read_limited(reader, self.max_body)?,
@@ -145,8 +145,8 @@ fn map_body_error(e: ureq::Error) -> Error {
     failure(&e, Phase::Exchange).error(e.to_string())
 }
 
-/// The kind of transport failure a ureq error is (decided by the core's
-/// table, [`personalize_events_core::failure`], which the async client
+/// The kind of transport failure a ureq error is (decided by the shared
+/// table, [`personalize_events_credentials::failure`], which the async client
 /// uses too).
 #[cfg(test)]
 pub(crate) fn classify(e: &ureq::Error) -> TransportErrorKind {

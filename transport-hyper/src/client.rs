@@ -10,7 +10,7 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::{
-    retry, AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
+    AnyInput, AnyOutput, ClientCore, Credentials, Error, Operation, Poll,
     PutActionInteractionsInput, PutActionInteractionsOutput, PutActionsInput, PutActionsOutput,
     PutEventsInput, PutEventsOutput, PutItemsInput, PutItemsOutput, PutUsersInput, PutUsersOutput,
     SendRequest,
@@ -304,7 +304,7 @@ where
             // connection: this one goes back to the pool poisoned (the core
             // decides which statuses). A timed-out or broken exchange is
             // dropped with its connection.
-            if retry::poisons_connection(response.status().as_u16()) {
+            if personalize_events_core::poisons_connection(response.status().as_u16()) {
                 if let Some(c) = connection.connection_metadata().as_ref() {
                     c.poison();
                 }

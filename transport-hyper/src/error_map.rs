@@ -1,5 +1,5 @@
-//! Mapping hyper, hyper-util and rustls failures to the core's failure
-//! table ([`personalize_events_core::failure`]), which decides the kind,
+//! Mapping hyper, hyper-util and rustls failures to the shared failure
+//! table ([`personalize_events_credentials::failure`]), which decides the kind,
 //! whether the core retries and at which cost — the same table the
 //! blocking client uses.
 
