@@ -11,7 +11,8 @@
 # (spawn, exec, start, configuration from the environment, one call, exit);
 # its exit status must be 0 and the sink must have counted exactly one more
 # accepted PutEvents. The baseline, /bin/true spawned the same way, is the
-# floor every run pays.
+# floor every run pays; a Rust hello world of the same profile is shown
+# beside it.
 # Environment of each run: fixed test credentials, AWS_REGION,
 # AWS_ENDPOINT_URL=http://127.0.0.1:PORT, AWS_EC2_METADATA_DISABLED=true,
 # HOME an empty temporary folder (no profile files), no other AWS_* variable
@@ -30,10 +31,11 @@ mkdir -p "$work"
 
 . "$repo/benches/minimal/programs.sh"
 make_programs "$work" "$repo"
+# A second floor: what any Rust program of the same profile costs.
+make_program "$work" fp-hello "" 'fn main() { println!("hello"); }'
 
-echo "building the three programs (release, shared target $work/target) and sink_server and the timer..." >&2
-for p in a b c; do
-  name=$(program_name "$p")
+echo "building the three programs and a hello world (release, shared target $work/target), sink_server and the timer..." >&2
+for name in fp-blocking fp-async fp-official fp-hello; do
   (cd "$work/$name" && CARGO_TARGET_DIR="$work/target" cargo build --release -q 2> "$work/$name.build.log") \
     || { cat "$work/$name.build.log" >&2; exit 1; }
 done
@@ -69,7 +71,7 @@ export AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$url" AWS_EC2_METADATA_DISABLED=tr
 # times it from just before the spawn to `wait` returning; it checks each
 # exit status and the sink's count, kills a run over its limit, and times
 # /bin/true spawned the same way as the floor every run pays.
-for p in a b c; do : > "$work/$(program_name "$p").out"; : > "$work/$(program_name "$p").err"; done
+for name in fp-blocking fp-async fp-official fp-hello true; do : > "$work/$name.out"; : > "$work/$name.err"; done
 bin() { echo "$work/target/release/$(program_name "$1")"; }
 echo "uptime: $(uptime)" >&2
 "$bench_target/release/coldstart" --runs "$runs" --sink-log "$work/sink.out" --logs "$work" \
@@ -77,5 +79,6 @@ echo "uptime: $(uptime)" >&2
   --program "ours, blocking (fp-blocking)=$(bin a)" \
   --program "ours, async (fp-async)=$(bin b)" \
   --official "official SDK + aws-config (fp-official)=$(bin c)" \
-  --baseline "baseline: /bin/true, spawned the same way=/bin/true"
+  --baseline "baseline: /bin/true, spawned the same way=/bin/true" \
+  --baseline "baseline: a Rust hello world, same profile (fp-hello)=$work/target/release/fp-hello"
 echo "(programs, outputs and logs in $work)"
