@@ -16,11 +16,19 @@ program_name() {
   esac
 }
 
+# write_if_changed FILE: stdin to FILE, leaving FILE (and its mtime, which
+# cargo's incremental build goes by) alone when it already holds the same.
+write_if_changed() {
+  local tmp="$1.new"
+  cat > "$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
 # make_program WORK_DIR name deps(toml) main.rs
 make_program() {
   local dir="$1/$2"
   mkdir -p "$dir/src"
-  cat > "$dir/Cargo.toml" <<TOML
+  write_if_changed "$dir/Cargo.toml" <<TOML
 [package]
 name = "$2"
 version = "0.1.0"
@@ -35,7 +43,7 @@ strip = true
 
 [workspace]
 TOML
-  printf '%s\n' "$4" > "$dir/src/main.rs"
+  printf '%s\n' "$4" | write_if_changed "$dir/src/main.rs"
 }
 
 # make_programs WORK_DIR REPO_DIR: writes all three programs.

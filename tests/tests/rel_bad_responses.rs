@@ -221,7 +221,7 @@ fn cases() -> Vec<Case> {
         case(
             "a 100 KB header",
             answer(200, &[("x-big", "b".repeat(100_000).as_bytes())], b""),
-            // ureq refuses heads over 64 KiB; hyper reads up to ~400 KiB.
+            // The blocking client refuses heads over 16 KiB; hyper reads up to ~400 KiB.
             Want::TransportOrStatus(200),
         ),
         case(

@@ -40,7 +40,7 @@ fn status(code: u16) -> Vec<u8> {
     response(code, &[("content-type", b"application/json")], b"{}")
 }
 
-/// A response whose header block is 500 KiB: past ureq's 64 KiB and
+/// A response whose header block is 500 KiB: past the blocking client's 16 KiB and
 /// hyper's ~400 KiB limits.
 fn oversized_head() -> Vec<u8> {
     let big = vec![b'a'; 500 * 1024];

@@ -21,6 +21,20 @@ pub(crate) struct Http {
 /// Connections kept open per host. Enough for the batch helper's threads.
 const IDLE_PER_HOST: usize = 16;
 
+/// Each connection's buffers (ureq's default is 128 KiB each, allocated
+/// and zeroed on every new connection, twice over TLS): one TLS record's
+/// worth. A request head is well under this (a line longer than it could
+/// not be sent, and the longest, a session token, is a few KiB); a longer
+/// body goes out in several writes, and a response body of any length up
+/// to the body limit is read through the input buffer in pieces.
+const BUFFER_SIZE: usize = 16 * 1024;
+
+/// The largest response head accepted. ureq reports a longer head only
+/// once it has more of it than this limit: the head must be refused before
+/// it fills the input buffer, or ureq would take the full buffer for a
+/// stalled connection (a retried `Io` error, not a refused head).
+const MAX_RESPONSE_HEAD: usize = BUFFER_SIZE - 1;
+
 impl Http {
     /// An agent for one endpoint. `https_only` refuses any plain-http URL
     /// (set whenever the endpoint is https, as a second line of defence).
@@ -52,6 +66,9 @@ impl Http {
             // Overridden per attempt with what the core allows.
             .timeout_global(Some(attempt_timeout))
             .timeout_connect(Some(connect_timeout))
+            .input_buffer_size(BUFFER_SIZE)
+            .output_buffer_size(BUFFER_SIZE)
+            .max_response_header_size(MAX_RESPONSE_HEAD)
             .max_idle_connections(IDLE_PER_HOST * 2)
             .max_idle_connections_per_host(IDLE_PER_HOST)
             .build();
@@ -314,12 +331,20 @@ mod tests {
     }
 
     fn send_to(url: &str, timeout: Duration) -> Result<http::Response<Vec<u8>>, Error> {
+        send_to_with(url, timeout, 1024)
+    }
+
+    fn send_to_with(
+        url: &str,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
         let http = Http::new(
             url.starts_with("https"),
             "test",
             timeout,
             timeout,
-            1024,
+            max_body,
             Default::default(),
         );
         let core =
@@ -409,5 +434,107 @@ mod tests {
             .unwrap();
         let e = http.agent.run(req).map_err(map_error).unwrap_err();
         assert!(matches!(e, Error::Transport { kind: K::Other, .. }), "{e}");
+    }
+
+    /// A server on 127.0.0.1 that reads one request (head and
+    /// `content-length` body), answers `reply` and closes; joined, it gives
+    /// the request's head and body lengths.
+    fn answer_once(reply: Vec<u8>) -> (String, std::thread::JoinHandle<(usize, usize)>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 8192];
+            // Bounded: at most 1 MiB of request, each read within 5 s.
+            let head_end = loop {
+                if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0 && got.len() < 1 << 20, "request head cut short");
+                got.extend_from_slice(&buf[..n]);
+            };
+            let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
+            let length: usize = (head.lines())
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            while got.len() < head_end + length {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "request body cut short");
+                got.extend_from_slice(&buf[..n]);
+            }
+            let _ = s.write_all(&reply);
+            (head_end, got.len() - head_end)
+        });
+        (url, server)
+    }
+
+    fn ok_with(header: &str, body: &[u8]) -> Vec<u8> {
+        let mut r = format!(
+            "HTTP/1.1 200 OK\r\n{header}content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    }
+
+    #[test]
+    fn a_body_up_to_the_limit_is_read_whole_through_the_small_buffer() {
+        let max = personalize_events_core::MAX_RESPONSE_BYTES;
+        let body: Vec<u8> = (0..max).map(|i| (i % 251) as u8).collect();
+        let (url, server) = answer_once(ok_with("", &body));
+        let got = send_to_with(&url, Duration::from_secs(5), max).unwrap();
+        server.join().unwrap();
+        assert_eq!(got.status(), 200);
+        assert!(got.body() == &body, "{} bytes read", got.body().len());
+    }
+
+    #[test]
+    fn a_response_head_near_the_buffer_size_is_read_and_a_longer_one_refused() {
+        let near = format!("x-big: {}\r\n", "b".repeat(MAX_RESPONSE_HEAD - 200));
+        let (url, server) = answer_once(ok_with(&near, b"{}"));
+        let got = send_to(&url, Duration::from_secs(5)).unwrap();
+        server.join().unwrap();
+        assert_eq!(got.headers()["x-big"].len(), MAX_RESPONSE_HEAD - 200);
+
+        // A longer head, even one that fills the input buffer exactly, is
+        // refused as too large (not retried), not taken for a stall.
+        for size in [MAX_RESPONSE_HEAD, BUFFER_SIZE, 4 * BUFFER_SIZE] {
+            let over = format!("x-big: {}\r\n", "b".repeat(size));
+            let (url, server) = answer_once(ok_with(&over, b"{}"));
+            let e = send_to(&url, Duration::from_secs(5)).unwrap_err();
+            server.join().unwrap();
+            assert!(
+                matches!(e, Error::Transport { kind: K::Other, .. }),
+                "{size}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_header_line_and_a_body_larger_than_the_buffer_are_sent_whole() {
+        let http = Http::new(
+            false,
+            "test",
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+            1024,
+            Default::default(),
+        );
+        let (url, server) = answer_once(ok_with("", b""));
+        let token = "t".repeat(BUFFER_SIZE / 2);
+        let body = vec![b'x'; 5 * BUFFER_SIZE + 17];
+        let req = http::Request::post(format!("{url}/events"))
+            .header("x-amz-security-token", &token)
+            .body(body.clone())
+            .unwrap();
+        let response = http.agent.run(req).map_err(map_error).unwrap();
+        assert_eq!(response.status(), 200);
+        let (head, sent) = server.join().unwrap();
+        assert!(head > token.len(), "{head}");
+        assert_eq!(sent, body.len());
     }
 }
