@@ -6,6 +6,11 @@
 //! input); nor in the errors, the clients, their builders or the
 //! emulator's handle.
 //!
+//! Blind spot, on purpose stated: each secret is looked for whole, so
+//! ureq-proto's `TRACE` hex dump of each request head (16 bytes a row,
+//! session token and `Authorization` included; see the README's
+//! Reliability section) is not seen here. It is ureq's logging, not ours.
+//!
 //! Alone in its test binary on purpose: the capture is the process's one
 //! global subscriber and logger, so any other test signing with the same
 //! secrets at the same time (aws-sigv4 traces its canonical requests at

@@ -86,6 +86,12 @@
 //! `error`), both at `DEBUG`, the same as the async client's. Error fields
 //! hold an error code or kind (`Error::label`), never a message; no field
 //! holds credentials, a header or a record.
+//!
+//! Logging beyond ours: ureq's protocol crate logs each request head it
+//! writes at `TRACE` through the `log` crate (target `ureq_proto`), as hex
+//! rows that include the `Authorization` and `x-amz-security-token`
+//! headers. A program that forwards `log` records at `TRACE` should keep
+//! `ureq_proto` at `DEBUG` or lower.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
