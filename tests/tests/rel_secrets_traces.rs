@@ -6,7 +6,7 @@
 //! input); nor in the errors, the clients, their builders or the
 //! emulator's handle.
 //!
-//! Blind spot, on purpose stated: each secret is looked for whole, so
+//! Its blind spot: each secret is looked for whole, so
 //! ureq-proto's `TRACE` hex dump of each request head (16 bytes a row,
 //! session token and `Authorization` included; see the README's
 //! Reliability section) is not seen here. It is ureq's logging, not ours.
