@@ -1,7 +1,6 @@
 //! What a transport's `DefaultCredentialsChain` shares with the other
 //! transport's, written once: the log lines of a chain run and of a
-//! refresh, the shell a `credential_process` runs in, the process's
-//! environment snapshot, and the chain's public setters
+//! refresh, the process's environment snapshot, and the chain's public setters
 //! ([`chain_setters!`](crate::chain_setters)).
 //!
 //! Logging is through `tracing` (never IO of this crate's own: the
@@ -69,16 +68,6 @@ pub fn log_resolved(result: Result<Credentials, Error>) -> Result<Credentials, E
         Err(e) => tracing::debug!(error = %e, "no credentials"),
     }
     result
-}
-
-/// The program and arguments that run a `credential_process` command line
-/// through the shell: `sh -c COMMAND` on Unix, `cmd /C COMMAND` on Windows.
-pub fn shell_command(command: &str) -> [&str; 3] {
-    if cfg!(windows) {
-        ["cmd", "/C", command]
-    } else {
-        ["sh", "-c", command]
-    }
 }
 
 /// The two HTTP clients of a transport's chain, made at its first request
@@ -200,14 +189,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shell_and_process_environment() {
-        let [program, flag, command] = shell_command("echo hi");
-        assert_eq!(command, "echo hi");
-        if cfg!(windows) {
-            assert_eq!((program, flag), ("cmd", "/C"));
-        } else {
-            assert_eq!((program, flag), ("sh", "-c"));
-        }
+    fn process_environment() {
         // Whatever the process has, the snapshot has the same variables.
         let env = Environment::from_process();
         if let Ok(path) = std::env::var("PATH") {

@@ -5,7 +5,9 @@
 //! Everything here is sans-IO: the environment comes in as an
 //! [`Environment`] snapshot, file contents, HTTP responses and process output
 //! come in as bytes, and time as an argument. A transport performs the IO the
-//! state machines ask for.
+//! state machines ask for. The one piece of that IO both transports do the
+//! same blocking way is here too, apart from the state machines:
+//! [`run_process`], which runs a `credential_process` with `std::process`.
 //!
 //! * [`CredentialsChain`] — the default credentials chain (environment, web
 //!   identity, shared files with `credential_process`, assume-role chains
@@ -71,6 +73,7 @@ mod chain_settings;
 mod driver;
 pub mod failure;
 mod network;
+mod process_run;
 pub mod profile;
 mod resolve;
 mod settings;
@@ -91,11 +94,12 @@ pub use chain::{ChainStep, ChainTimeouts, CredentialsChain, ProcessOutput};
 pub use chain_settings::{
     chain_steps_exhausted, refresh_wait_expired, ChainSettings, PreparedChain, MAX_CHAIN_STEPS,
 };
-pub use driver::{log_resolved, shell_command, ChainClients};
+pub use driver::{log_resolved, ChainClients};
 pub use network::{
     display_url, is_local_endpoint, load_trust_roots, parse_ca_bundle, ProxySettings, TrustRoots,
     TrustSettings,
 };
+pub use process_run::run_process;
 pub use resolve::{ConfigLoader, ConfigOverrides, ResolvedConfig, SERVICE_ENV_SUFFIX, SERVICE_KEY};
 pub use settings::{BuildMessages, BuiltClient, ClientSettings, ConfigFiles, CredentialsSource};
 pub use spans::{record_attempt, record_call};

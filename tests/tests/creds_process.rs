@@ -179,6 +179,51 @@ async fn async_hanging_process_is_killed_at_the_timeout() {
     );
 }
 
+/// A call given up while its `credential_process` runs (the caller's own
+/// timeout drops the future) does not leave the process running.
+#[tokio::test]
+async fn async_dropped_call_kills_its_process() {
+    let home = TempHome::new("drop-async");
+    let pid_file = home.path("pid");
+    // The shell itself becomes the `sleep` (what a kill reaches; a script
+    // run by the shell would be a process of its own).
+    home.write(
+        ".aws/config",
+        &format!(
+            "[profile slow]\nregion = eu-west-1\n\
+             credential_process = echo $$ > '{pid_file}'; exec sleep 10\n"
+        ),
+    );
+    let client = personalize_events_hyper::ClientBuilder::new()
+        .environment(home.env(&[]))
+        .profile("slow")
+        .endpoint_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let call = client.put_events(input_async());
+    assert!(tokio::time::timeout(Duration::from_millis(500), call)
+        .await
+        .is_err());
+    let pid = std::fs::read_to_string(&pid_file).expect("the process started");
+    let alive = || {
+        std::process::Command::new("kill")
+            .args(["-0", pid.trim()])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    // Checked for at most 2 s (the runner looks every 20 ms at most).
+    for _ in 0..40 {
+        if !alive() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "credential_process {} still running after its call was dropped",
+        pid.trim()
+    );
+}
+
 #[test]
 fn blocking_failing_process_reports_status_and_stderr() {
     let home = home_with_failing_process("fail-blocking");

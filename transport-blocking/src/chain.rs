@@ -4,21 +4,23 @@
 //! the core's sans-IO [`CredentialsChain`]; this module only performs the
 //! IO it asks for: files with `std::fs`, HTTP with a ureq agent (one
 //! attempt, the step's timeout), a `credential_process` with
-//! `std::process` (killed when its time is up).
+//! `std::process` (`run_process`, shared with the async client; killed
+//! when its time is up).
 
 use std::fmt;
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use personalize_events_core::{Credentials, Error, TransportErrorKind, USER_AGENT_VALUE};
+use personalize_events_core::{Credentials, Error, USER_AGENT_VALUE};
 use personalize_events_credentials::{
-    chain_steps_exhausted, log_resolved, refresh_wait_expired, shell_command, CacheLookup,
+    chain_steps_exhausted, log_resolved, refresh_wait_expired, run_process, CacheLookup,
     ChainClients, ChainSettings, ChainStep, CredentialsCache, FileError, PreparedChain,
-    ProcessOutput, ProxySettings, TrustSettings, MAX_CHAIN_STEPS,
+    ProxySettings, TrustSettings, MAX_CHAIN_STEPS,
 };
+
+/// A blocking call is never cancelled while it runs a `credential_process`.
+static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// The refreshes that have ended, counted for the callers waiting for
 /// one: the cache's waker counts and wakes them, so they wait on the
@@ -183,7 +185,7 @@ impl DefaultCredentialsChain {
                     chain.handle_http(self.io.send(request, within(timeout)));
                 }
                 ChainStep::RunProcess { command, timeout } => {
-                    chain.handle_process(run_process(&command, within(timeout)));
+                    chain.handle_process(run_process(&command, within(timeout), &NEVER));
                 }
                 ChainStep::WriteFile { path, contents } => {
                     chain.handle_write(
@@ -251,85 +253,4 @@ impl ChainIo {
         )?;
         Ok(http::Response::from_parts(parts, bytes))
     }
-}
-
-/// Runs `command` through the shell, stdin inherited and the output
-/// captured (read on threads, so that a chatty process never blocks), and
-/// kills it when `timeout` passes.
-pub(crate) fn run_process(command: &str, timeout: Duration) -> Result<ProcessOutput, Error> {
-    let [program, flag, line] = shell_command(command);
-    let mut cmd = Command::new(program);
-    cmd.arg(flag).arg(line);
-    cmd.stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| {
-        Error::transport(
-            TransportErrorKind::Other,
-            format!("cannot start the shell: {e}"),
-        )
-    })?;
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        thread::spawn(move || {
-            let mut v = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p
-                    .by_ref()
-                    .take(personalize_events_credentials::MAX_ANSWER_BYTES as u64)
-                    .read_to_end(&mut v);
-                // Drain the rest so the process never blocks on a full pipe.
-                let _ = std::io::copy(&mut p, &mut std::io::sink());
-            }
-            v
-        })
-    };
-    let out = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::transport(
-                    TransportErrorKind::Other,
-                    format!("cannot wait for credential_process: {e}"),
-                ));
-            }
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            // The reader threads end when the last holder of the pipes
-            // (possibly a grandchild) exits; nobody waits for them.
-            return Err(Error::transport(
-                TransportErrorKind::Timeout,
-                format!(
-                    "credential_process still running after {} ms; killed",
-                    timeout.as_millis()
-                ),
-            ));
-        }
-        thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(Duration::from_millis(20));
-    };
-    Ok(ProcessOutput {
-        status: status.code(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
 }

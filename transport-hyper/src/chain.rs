@@ -5,12 +5,12 @@
 //! the core's sans-IO [`CredentialsChain`]; this module only performs the
 //! IO it asks for: files with `tokio::fs`, HTTP with a hyper client (one
 //! attempt, body collected, `tokio::time::timeout`), a
-//! `credential_process` with `tokio::process` (killed on timeout or when
-//! the future is dropped).
+//! `credential_process` with the shared `run_process` on the blocking pool
+//! (killed on timeout or when the future is dropped).
 
 use std::fmt;
 use std::future::Future;
-use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -21,7 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use personalize_events_core::{Credentials, Error, TransportErrorKind};
 use personalize_events_credentials::{
-    chain_steps_exhausted, log_resolved, refresh_wait_expired, shell_command, CacheLookup,
+    chain_steps_exhausted, log_resolved, refresh_wait_expired, run_process, CacheLookup,
     ChainClients, ChainSettings, ChainStep, CredentialsCache, FileError, PreparedChain,
     ProcessOutput, ProxySettings, TrustSettings, MAX_CHAIN_STEPS,
 };
@@ -200,7 +200,7 @@ impl DefaultCredentialsChain {
                     chain.handle_http(self.http.send(request, timeout).await);
                 }
                 ChainStep::RunProcess { command, timeout } => {
-                    chain.handle_process(run_process(&command, timeout).await);
+                    chain.handle_process(run_process_async(command, timeout).await);
                 }
                 ChainStep::WriteFile { path, contents } => {
                     let r = tokio::fs::write(&path, contents)
@@ -287,41 +287,29 @@ impl ChainHttp {
     }
 }
 
-/// Runs `command` through the shell, stdin inherited and the output
-/// captured; killed when `timeout` passes (or when this future is dropped).
-pub(crate) async fn run_process(command: &str, timeout: Duration) -> Result<ProcessOutput, Error> {
-    let [program, flag, line] = shell_command(command);
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.arg(flag).arg(line);
-    cmd.stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| {
+/// Runs `command` with the shared [`run_process`] on Tokio's blocking pool
+/// (no `tokio::process`, so the program's runtime needs no signal driver);
+/// killed when its `timeout` passes or (within 20 ms) when this future is
+/// dropped.
+async fn run_process_async(command: String, timeout: Duration) -> Result<ProcessOutput, Error> {
+    /// Tells the blocking run to kill the process when the future is dropped.
+    struct CancelOnDrop(Arc<AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+    let cancelled = Arc::clone(&cancel.0);
+    let run = tokio::task::spawn_blocking(move || run_process(&command, timeout, &cancelled));
+    let result = run.await.map_err(|e| {
         Error::transport(
             TransportErrorKind::Other,
-            format!("cannot start the shell: {e}"),
+            format!("credential_process runner failed: {e}"),
         )
-    })?;
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(Ok(out)) => Ok(ProcessOutput {
-            status: out.status.code(),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        }),
-        Ok(Err(e)) => Err(Error::transport(
-            TransportErrorKind::Other,
-            format!("cannot read the output of credential_process: {e}"),
-        )),
-        // The dropped future drops the child, which kills it.
-        Err(_) => Err(Error::transport(
-            TransportErrorKind::Timeout,
-            format!(
-                "credential_process still running after {} ms; killed",
-                timeout.as_millis()
-            ),
-        )),
-    }
+    });
+    drop(cancel);
+    result?
 }
 
 #[cfg(test)]
