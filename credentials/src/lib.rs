@@ -119,9 +119,11 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The transport builds it once with
 /// `Environment::from_vars(std::env::vars())`; tests build it from a list.
 /// `Debug` shows variable names only, never values (they hold secrets).
+/// Clones share the variables (a client's settings, its chain and each
+/// chain run hold the same snapshot).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Environment {
-    vars: HashMap<String, String>,
+    vars: std::sync::Arc<HashMap<String, String>>,
     home: Option<PathBuf>,
 }
 
@@ -149,7 +151,10 @@ impl Environment {
                 ))
             })
             .map(PathBuf::from);
-        Environment { vars, home }
+        Environment {
+            vars: std::sync::Arc::new(vars),
+            home,
+        }
     }
 
     /// A snapshot of variables as `std::env::vars_os()` gives them; those
@@ -158,10 +163,11 @@ impl Environment {
     where
         I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
     {
-        Environment::from_vars(
-            vars.into_iter()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-        )
+        // Collected first, so that the map is made at its size at once.
+        let utf8: Vec<(String, String)> = (vars.into_iter())
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Environment::from_vars(utf8)
     }
 
     /// The same snapshot with another home directory (`None`: no home, so no
