@@ -299,17 +299,17 @@ async fn run_process_async(command: String, timeout: Duration) -> Result<Process
             self.0.store(true, Ordering::Relaxed);
         }
     }
+    // Held to the end of this future, dropped with it.
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
     let cancelled = Arc::clone(&cancel.0);
-    let run = tokio::task::spawn_blocking(move || run_process(&command, timeout, &cancelled));
-    let result = run.await.map_err(|e| {
-        Error::transport(
-            TransportErrorKind::Other,
-            format!("credential_process runner failed: {e}"),
-        )
-    });
-    drop(cancel);
-    result?
+    tokio::task::spawn_blocking(move || run_process(&command, timeout, &cancelled))
+        .await
+        .map_err(|e| {
+            Error::transport(
+                TransportErrorKind::Other,
+                format!("credential_process runner failed: {e}"),
+            )
+        })?
 }
 
 #[cfg(test)]
