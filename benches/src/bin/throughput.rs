@@ -84,7 +84,7 @@ impl Contender {
     }
 }
 
-/// Runs `calls_one` (one call) on `tasks` tasks until `budget` or
+/// Runs `call` (one call each time) on `tasks` tasks until `budget` or
 /// `max_calls`, measuring wall and client CPU.
 fn timed_async<F, Fut>(
     rt: &tokio::runtime::Runtime,
