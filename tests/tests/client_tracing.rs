@@ -95,39 +95,23 @@ fn spans_name_the_call_and_attempts_but_no_secret_or_payload(kind: Kind) {
             .iter()
             .any(|(s, f, v)| s == span && f == field && v == value)
     };
-    assert!(
-        has("personalize_events.call", "operation", "PutEvents"),
-        "{fields:?}"
-    );
-    assert!(has("personalize_events.call", "records", "2"), "{fields:?}");
-    assert!(
-        has("personalize_events.call", "attempts", "2"),
-        "{fields:?}"
-    );
-    assert!(
-        has("personalize_events.attempt", "attempt", "1"),
-        "{fields:?}"
-    );
-    assert!(
-        has("personalize_events.attempt", "attempt", "2"),
-        "{fields:?}"
-    );
-    assert!(
-        has("personalize_events.attempt", "status", "503"),
-        "{fields:?}"
-    );
-    assert!(
-        has("personalize_events.attempt", "status", "200"),
-        "{fields:?}"
-    );
-    assert!(
-        has("personalize_events.attempt", "request_id", "req-0"),
-        "{fields:?}"
-    );
-    assert!(
-        has("personalize_events.attempt", "request_id", "req-1"),
-        "{fields:?}"
-    );
+    // What a subscriber sees of the call and of each attempt.
+    for (span, field, value) in [
+        ("personalize_events.call", "operation", "PutEvents"),
+        ("personalize_events.call", "records", "2"),
+        ("personalize_events.call", "attempts", "2"),
+        ("personalize_events.attempt", "attempt", "1"),
+        ("personalize_events.attempt", "attempt", "2"),
+        ("personalize_events.attempt", "status", "503"),
+        ("personalize_events.attempt", "status", "200"),
+        ("personalize_events.attempt", "request_id", "req-0"),
+        ("personalize_events.attempt", "request_id", "req-1"),
+    ] {
+        assert!(
+            has(span, field, value),
+            "{span} {field}={value}: {fields:?}"
+        );
+    }
 
     let sent = &server.requests()[0];
     let signature = sent
