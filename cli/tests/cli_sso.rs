@@ -11,9 +11,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use personalize_events_core::{time::rfc3339, Credentials};
+use personalize_events_core::Credentials;
 use personalize_events_credentials::{sso_cache_file, Environment};
 use personalize_events_local::LocalServer;
+
+/// RFC 3339, as the AWS CLI writes `expiresAt`.
+fn rfc3339(t: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
 
 /// A portal answering role credentials for the bearer token `SSO-TOKEN`,
 /// for at most 30 s and 5 connections; returns its URL and the request

@@ -68,7 +68,7 @@ mod operation;
 mod retry;
 mod service_validation;
 pub mod sign;
-pub mod time;
+mod time;
 mod validate;
 
 /// The body type of a [`SendRequest`] (shared, cheap to clone), re-exported

@@ -6,9 +6,17 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use personalize_events_core::{
-    time::http_date, ClientConfig, ClientCore, Credentials, Error, Event, Poll, PutEventsInput,
-    PutEventsOutput, RetryConfig, Timeouts, TransportErrorKind,
+    ClientConfig, ClientCore, Credentials, Error, Event, Poll, PutEventsInput, PutEventsOutput,
+    RetryConfig, Timeouts, TransportErrorKind,
 };
+
+/// The HTTP `Date` header (IMF-fixdate) a service sends.
+fn http_date(t: SystemTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::from(t).format(fmt).unwrap()
+}
 
 /// The AWS SDKs' retry quota as published (smithy-rs
 /// `aws-smithy-runtime` `TokenBucket`: `DEFAULT_CAPACITY = 500`; botocore

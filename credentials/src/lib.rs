@@ -76,6 +76,7 @@ mod network;
 mod process_run;
 pub mod profile;
 mod resolve;
+mod rfc3339;
 mod settings;
 mod spans;
 mod sso;

@@ -194,7 +194,7 @@ impl SsoSource {
             Some(r) => format!("{r}Z"),
             None => raw,
         };
-        personalize_events_core::time::parse_rfc3339(&fixed)
+        crate::rfc3339::parse(&fixed)
     }
 
     /// Advances with `input` (the result of the last step).
@@ -283,7 +283,7 @@ impl SsoSource {
                         let at = now + Duration::from_secs(expires_in);
                         self.cached.insert(
                             "expiresAt".into(),
-                            Value::String(personalize_events_core::time::rfc3339(at)),
+                            Value::String(crate::rfc3339::format(at)),
                         );
                         if let Some(r) = refresh {
                             secrets.push(r.clone());

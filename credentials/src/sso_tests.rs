@@ -29,14 +29,14 @@ fn cache(expires: SystemTime, refresh: bool) -> String {
         "startUrl": "https://corp.awsapps.com/start",
         "region": "eu-central-1",
         "accessToken": "OLDTOKEN",
-        "expiresAt": personalize_events_core::time::rfc3339(expires),
+        "expiresAt": crate::rfc3339::format(expires),
     });
     if refresh {
         v["refreshToken"] = "REFRESHTOKEN".into();
         v["clientId"] = "client-1".into();
         v["clientSecret"] = "CLIENTSECRET".into();
         v["registrationExpiresAt"] =
-            personalize_events_core::time::rfc3339(expires + Duration::from_secs(86_400)).into();
+            crate::rfc3339::format(expires + Duration::from_secs(86_400)).into();
     }
     v.to_string()
 }
@@ -183,7 +183,7 @@ fn an_expiring_token_is_refreshed_and_written_back() {
     assert_eq!(written["refreshToken"], "REFRESHTOKEN2");
     assert_eq!(
         written["expiresAt"],
-        personalize_events_core::time::rfc3339(now() + Duration::from_secs(28800))
+        crate::rfc3339::format(now() + Duration::from_secs(28800))
     );
     // Other members are kept.
     assert_eq!(written["startUrl"], "https://corp.awsapps.com/start");

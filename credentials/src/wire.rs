@@ -164,7 +164,7 @@ pub fn parse_sts_credentials(body: &[u8]) -> Result<Credentials, String> {
     let secret = field("SecretAccessKey")?;
     let token = field("SessionToken")?;
     let exp = field("Expiration")?;
-    let exp = personalize_events_core::time::parse_rfc3339(&exp).ok_or_else(|| {
+    let exp = crate::rfc3339::parse(&exp).ok_or_else(|| {
         format!(
             "<Expiration> `{}` is not an RFC 3339 time",
             crate::shorten(&exp, 40)
@@ -213,14 +213,12 @@ fn json_expiry(
 ) -> Result<Option<SystemTime>, String> {
     match json_str(m, "Expiration", required)? {
         None => Ok(None),
-        Some(s) => personalize_events_core::time::parse_rfc3339(s)
-            .map(Some)
-            .ok_or_else(|| {
-                format!(
-                    "`Expiration` `{}` is not an RFC 3339 time",
-                    crate::shorten(s, 40)
-                )
-            }),
+        Some(s) => crate::rfc3339::parse(s).map(Some).ok_or_else(|| {
+            format!(
+                "`Expiration` `{}` is not an RFC 3339 time",
+                crate::shorten(s, 40)
+            )
+        }),
     }
 }
 
@@ -318,7 +316,7 @@ mod tests {
         assert_eq!(c.session_token(), Some("FwoG&token/+="));
         assert_eq!(
             c.expires_at(),
-            personalize_events_core::time::parse_rfc3339("2026-11-29T13:00:00Z")
+            crate::rfc3339::parse("2026-11-29T13:00:00Z")
         );
         let e = parse_sts_credentials(
             b"<X><Credentials><AccessKeyId>a</AccessKeyId></Credentials></X>",

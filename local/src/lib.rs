@@ -91,6 +91,7 @@ mod fault;
 mod host;
 mod server;
 mod store;
+mod time;
 pub mod verify;
 
 pub use fault::{parse_fault_kinds, parse_fault_script, FaultKind, Phase, ScriptStep};

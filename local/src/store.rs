@@ -76,7 +76,7 @@ impl StoredRecord {
         m.insert("operation".into(), self.operation.into());
         m.insert(
             "receivedAt".into(),
-            personalize_events_core::time::rfc3339(self.received_at).into(),
+            crate::time::rfc3339(self.received_at).into(),
         );
         match &self.record {
             Record::Event {

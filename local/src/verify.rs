@@ -422,7 +422,7 @@ where
             )));
         }
     }
-    let signing_time = personalize_events_core::time::parse_amz_date(&parts.amz_date).ok_or_else(|| {
+    let signing_time = crate::time::parse_amz_date(&parts.amz_date).ok_or_else(|| {
         incomplete(format!(
             "Date must be in ISO-8601 'basic format'. Got '{}'. See http://en.wikipedia.org/wiki/ISO_8601",
             parts.amz_date.chars().take(64).collect::<String>()
@@ -486,14 +486,14 @@ where
     }
 
     // Time.
-    let now_s = personalize_events_core::time::amz_date(params.now);
+    let now_s = crate::time::amz_date(params.now);
     let too_late = |limit: SystemTime| signing_time > limit;
     if let Some(limit) = params.now.checked_add(params.max_skew) {
         if too_late(limit) {
             return Err(VerifyError::InvalidSignature(format!(
                 "Signature not yet current: {} is still later than {} ({} + {})",
                 parts.amz_date,
-                personalize_events_core::time::amz_date(limit),
+                crate::time::amz_date(limit),
                 now_s,
                 fmt_skew(params.max_skew)
             )));
@@ -505,7 +505,7 @@ where
             if params.now > at {
                 return Err(VerifyError::InvalidSignature(format!(
                     "Signature expired: {} is now earlier than {} ({} + {} sec.)",
-                    personalize_events_core::time::amz_date(at),
+                    crate::time::amz_date(at),
                     now_s,
                     parts.amz_date,
                     secs
@@ -519,7 +519,7 @@ where
                     return Err(VerifyError::InvalidSignature(format!(
                         "Signature expired: {} is now earlier than {} ({} - {})",
                         parts.amz_date,
-                        personalize_events_core::time::amz_date(limit),
+                        crate::time::amz_date(limit),
                         now_s,
                         fmt_skew(params.max_skew)
                     )));

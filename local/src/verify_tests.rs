@@ -12,7 +12,9 @@ const AK: &str = "AKIDEXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
 fn at(rfc3339: &str) -> SystemTime {
-    personalize_events_core::time::parse_rfc3339(rfc3339).unwrap()
+    let t =
+        ::time::OffsetDateTime::parse(rfc3339, &::time::format_description::well_known::Rfc3339);
+    t.unwrap().into()
 }
 
 fn creds() -> Credentials {

@@ -232,7 +232,7 @@ pub fn form_decode(body: &str) -> HashMap<String, String> {
 
 /// An RFC 3339 time, as the credential endpoints write `Expiration`.
 pub fn rfc3339(t: SystemTime) -> String {
-    personalize_events_core::time::rfc3339(t)
+    crate::time::rfc3339(t)
 }
 
 /// Temporary credentials as issued by a fake endpoint.
@@ -256,8 +256,7 @@ impl Issued {
             access_key_id: format!("ASIAFAKE{n:04}"),
             secret_access_key: format!("fake/secret+key/{n:04}/wJalrXUtnFEMI"),
             session_token: format!("FwoGZXIvYXdzEFAKESESSIONTOKEN{n:04}//+=="),
-            expires_at: personalize_events_core::time::parse_rfc3339(&at)
-                .expect("rfc3339 round trip"),
+            expires_at: crate::time::parse_rfc3339(&at).expect("rfc3339 round trip"),
         }
     }
 

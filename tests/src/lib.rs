@@ -10,6 +10,7 @@ mod loopback;
 pub mod model_walk;
 pub mod raw_server;
 pub mod sigv4_expect;
+pub mod time;
 
 /// The repository's `spec/` folder (service model, endpoint rules, SigV4
 /// suite and conformance vectors; `spec/README.md` says where each came

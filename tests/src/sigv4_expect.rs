@@ -144,7 +144,7 @@ pub fn check(what: &str, exp: &Expected<'_>, scope: &Scope<'_>, traced: &Traced,
             "{what}: aws-sigv4's string to sign"
         );
     }
-    let date = personalize_events_core::time::amz_date(scope.time);
+    let date = crate::time::amz_date(scope.time);
     let hash = Sha256::digest(exp.canonical_request.as_bytes());
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     let sts = format!(

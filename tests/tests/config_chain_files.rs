@@ -94,7 +94,7 @@ fn credential_process_real_script() {
     assert_eq!(c.session_token(), Some("t0ken"));
     assert_eq!(
         c.expires_at(),
-        personalize_events_core::time::parse_rfc3339(EXP)
+        personalize_events_tests::time::parse_rfc3339(EXP)
     );
 }
 

@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use personalize_events_core::{
-    time::parse_rfc3339, AnyInput, ClientConfig, ClientCore, Credentials, EndpointParams, Poll,
-    PutEventsInput,
+    AnyInput, ClientConfig, ClientCore, Credentials, EndpointParams, Poll, PutEventsInput,
 };
+use personalize_events_tests::time::parse_rfc3339;
 use personalize_events_tests::{canonical_numbers, conformance_vectors};
 
 fn input_of(v: &serde_json::Value) -> AnyInput {

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Request};
 use personalize_events_core::sign::{self, SigningCache, SigningParams};
-use personalize_events_core::{time, Credentials};
+use personalize_events_core::Credentials;
 use personalize_events_local::verify::{self, VerifyError};
 use personalize_events_tests::sigv4_expect::{self, Scope};
+use personalize_events_tests::time;
 use serde_json::Value;
 
 const VALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/conformance/valid");

@@ -25,10 +25,11 @@ use std::time::{Duration, Instant, SystemTime};
 /// first-try success). Written out, not imported: a changed constant fails.
 const QUOTA_INITIAL: u32 = 500;
 const QUOTA_RETRY_COST: u32 = 5;
-use personalize_events_core::{time, Error, Timeouts, TransportErrorKind, SIGNING_NAME};
+use personalize_events_core::{Error, Timeouts, TransportErrorKind, SIGNING_NAME};
 use personalize_events_local::verify::{verify_request_with, VerifyParams};
 use personalize_events_tests::fake_service::{self, reply, FakeService};
 use personalize_events_tests::raw_server::{response, RawReply, RawServer};
+use personalize_events_tests::time;
 use rel_support::{events, Settings};
 
 fn settings(url: &str) -> Settings {

@@ -17,9 +17,10 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderName, HeaderValue, Request, Uri};
 use personalize_events_core::sign::{self, SignOptions, SigningCache, SigningParams};
-use personalize_events_core::{time, Credentials};
+use personalize_events_core::Credentials;
 use personalize_events_local::verify::{self, VerifyError};
 use personalize_events_tests::sigv4_expect::{self, Scope};
+use personalize_events_tests::time;
 
 const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/sigv4-test-suite/v4");
 

@@ -167,10 +167,7 @@ impl Job {
                 } else {
                     format!("the credentials of role {}", self.roles[i - 1].arn)
                 };
-                return self.fail(format!(
-                    "{what} expired at {}",
-                    personalize_events_core::time::rfc3339(at)
-                ));
+                return self.fail(format!("{what} expired at {}", crate::rfc3339::format(at)));
             }
         }
         let Some(role) = self.roles.get(i) else {

@@ -366,10 +366,7 @@ fn credential_process_success_and_failures() {
     let mut io = Io::default().config(cfg).process(Ok(ok.clone()));
     let c = io.run(CredentialsChain::new(&env(&[]), None)).unwrap();
     assert_eq!(c.access_key_id(), "AKPROC");
-    assert_eq!(
-        c.expires_at(),
-        personalize_events_core::time::parse_rfc3339(EXP)
-    );
+    assert_eq!(c.expires_at(), crate::rfc3339::parse(EXP));
     assert_eq!(io.log.last().unwrap(), "RUN /bin/get-creds --profile x");
     assert!(!format!("{ok:?}").contains("S3CRET"));
 

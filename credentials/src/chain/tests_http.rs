@@ -158,10 +158,7 @@ fn web_identity_from_environment() {
         .http(|_| resp(200, &sts_ok("ASIAWEB")));
     let c = io.run(CredentialsChain::new(&env(&vars), None)).unwrap();
     assert_eq!(c.access_key_id(), "ASIAWEB");
-    assert_eq!(
-        c.expires_at(),
-        personalize_events_core::time::parse_rfc3339(EXP)
-    );
+    assert_eq!(c.expires_at(), crate::rfc3339::parse(EXP));
     let req = &io.requests[0];
     assert_eq!(req.uri(), "https://sts.eu-west-1.amazonaws.com/");
     assert_eq!(

@@ -13,7 +13,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use personalize_events_core::{
-    missing_required_members, service_validation_message, time, uuid_from_seed, AnyInput, Error,
+    missing_required_members, service_validation_message, uuid_from_seed, AnyInput, Error,
     OPERATIONS, SIGNING_NAME,
 };
 use serde_json::Value;
@@ -174,7 +174,7 @@ fn base_response(status: StatusCode, request_id: &str, body: Body) -> Response<B
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-RequestId", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&time::http_date(SystemTime::now())) {
+    if let Ok(v) = HeaderValue::from_str(&crate::time::http_date(SystemTime::now())) {
         h.insert(DATE, v);
     }
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -127,8 +127,8 @@ pub(super) fn parse_auth_header<'a>(
     let amz_date = match header_str(headers, X_AMZ_DATE)? {
         Some(d) => Some(d.to_owned()),
         None => header_str(headers, "date")?
-            .and_then(personalize_events_core::time::parse_http_date)
-            .map(personalize_events_core::time::amz_date),
+            .and_then(crate::time::parse_http_date)
+            .map(crate::time::amz_date),
     };
     let mut missing = String::new();
     if credential.is_none() {

@@ -150,7 +150,7 @@ impl RawResponse {
         assert_eq!(id.matches('-').count(), 4, "{id}");
         let date = self.header("date").expect("Date");
         assert!(
-            personalize_events_core::time::parse_http_date(date).is_some(),
+            personalize_events_tests::time::parse_http_date(date).is_some(),
             "{date}"
         );
         assert!(date.ends_with(" GMT"), "{date}");
