@@ -225,11 +225,27 @@ pub mod floor {
         })
     }
 
-    /// The design's floor of signing: `aws_sigv4::http_request::sign` on the
-    /// same request (POST, content-type, host, the body), with the identity
-    /// built once.
-    pub fn aws_sigv4_sign(body: &[u8], path: &str) -> String {
+    /// The request a client built on the design's packages sends to `path`,
+    /// ready to go: the `http::Request` (a URI parsed once and cloned, the
+    /// `host` and `content-type` headers) with `body`, signed by
+    /// `aws_sigv4::http_request::sign` and the signature applied to it with
+    /// aws-sigv4's own `apply_to_request_http1x`. The identity is built once,
+    /// as a client holds its credentials.
+    pub fn aws_sigv4_sign(body: Vec<u8>, path: &str) -> http::Request<Vec<u8>> {
         use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        static URIS: OnceLock<[http::Uri; 2]> = OnceLock::new();
+        let uris = URIS.get_or_init(|| {
+            ["/events", "/items"].map(|p| {
+                format!("https://personalize-events.us-east-1.amazonaws.com{p}")
+                    .parse()
+                    .expect("uri")
+            })
+        });
+        let uri = if path == "/events" {
+            &uris[0]
+        } else {
+            &uris[1]
+        };
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(identity())
             .region("us-east-1")
@@ -239,29 +255,38 @@ pub mod floor {
             .build()
             .expect("params")
             .into();
-        let uri = format!("https://personalize-events.us-east-1.amazonaws.com{path}");
-        let req = SignableRequest::new(
-            "POST",
-            uri,
-            [
-                ("content-type", "application/json"),
-                ("host", "personalize-events.us-east-1.amazonaws.com"),
-            ]
-            .into_iter(),
-            SignableBody::Bytes(body),
+        let mut req = http::Request::new(body);
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = uri.clone();
+        let h = req.headers_mut();
+        h.insert(
+            http::header::HOST,
+            http::HeaderValue::from_static("personalize-events.us-east-1.amazonaws.com"),
+        );
+        h.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let signable = SignableRequest::new(
+            req.method().as_str(),
+            req.uri().to_string(),
+            (req.headers().iter()).map(|(k, v)| (k.as_str(), v.to_str().expect("ascii"))),
+            SignableBody::Bytes(req.body()),
         )
         .expect("signable");
-        sign(req, &params).expect("signs").into_parts().1
+        let (instructions, _) = sign(signable, &params).expect("signs").into_parts();
+        instructions.apply_to_request_http1x(&mut req);
+        req
     }
 
     /// The design's floor of PutEvents: `serde_json::to_vec` + aws-sigv4.
-    pub fn put_events_design_floor(input: &PutEventsInput) -> String {
-        aws_sigv4_sign(&put_events_body(input), "/events")
+    pub fn put_events_design_floor(input: &PutEventsInput) -> http::Request<Vec<u8>> {
+        aws_sigv4_sign(put_events_body(input), "/events")
     }
 
     /// The design's floor of PutItems.
-    pub fn put_items_design_floor(input: &PutItemsInput) -> String {
-        aws_sigv4_sign(&put_items_body(input), "/items")
+    pub fn put_items_design_floor(input: &PutItemsInput) -> http::Request<Vec<u8>> {
+        aws_sigv4_sign(put_items_body(input), "/items")
     }
 }
 
