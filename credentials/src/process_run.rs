@@ -10,6 +10,7 @@
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -39,7 +40,10 @@ fn shell_command(command: &str) -> [&str; 3] {
 /// dropped). Blocks until the process has ended or been killed.
 ///
 /// What is killed is the shell (or the program it `exec`s); processes the
-/// shell started of its own keep running until they end.
+/// shell started of its own keep running until they end. When such a
+/// process still holds the output pipes after the shell exited, the output
+/// is waited for until the same timeout, then the run fails (the output
+/// may not be complete) rather than hang.
 ///
 /// # Errors
 ///
@@ -60,8 +64,9 @@ pub fn run_process(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| other(format!("cannot start the shell: {e}")))?;
-    let out = reader(child.stdout.take());
-    let err = reader(child.stderr.take());
+    let (ended, done) = mpsc::channel();
+    let out = reader(child.stdout.take(), ended.clone());
+    let err = reader(child.stderr.take(), ended);
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     let status = loop {
@@ -96,6 +101,31 @@ pub fn run_process(
         thread::sleep(pause.min(deadline - now));
         pause = (pause * 2).min(MAX_PAUSE);
     };
+    // The output ends when the last holder of the pipes exits: usually the
+    // shell, but a process it left running (`helper &`) holds them too.
+    // Its end is waited for within the same timeout, not beyond.
+    let mut open = 2;
+    while open > 0 {
+        let now = Instant::now();
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(other("credential_process cancelled".into()));
+        }
+        if now >= deadline {
+            return Err(Error::transport(
+                TransportErrorKind::Timeout,
+                format!(
+                    "credential_process exited, but its output is still held open after {} ms \
+                     by a process it started",
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        match done.recv_timeout((deadline - now).min(MAX_PAUSE)) {
+            Ok(()) => open -= 1,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
     Ok(ProcessOutput {
         status: status.code(),
         stdout: out.join().unwrap_or_default(),
@@ -108,14 +138,18 @@ fn other(message: String) -> Error {
 }
 
 /// A thread reading `pipe` to its end: the first [`MAX_ANSWER_BYTES`] kept,
-/// the rest drained.
-fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8>> {
+/// the rest drained. It says on `ended` when the pipe has ended.
+fn reader<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    ended: mpsc::Sender<()>,
+) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut v = Vec::new();
         if let Some(mut p) = pipe {
             let _ = p.by_ref().take(MAX_ANSWER_BYTES as u64).read_to_end(&mut v);
             let _ = std::io::copy(&mut p, &mut std::io::sink());
         }
+        let _ = ended.send(());
         v
     })
 }
@@ -164,5 +198,35 @@ mod tests {
         let never = AtomicBool::new(false);
         let e = run_process("sleep 30", Duration::from_millis(50), &never).unwrap_err();
         assert!(e.to_string().contains("still running after 50 ms"), "{e}");
+    }
+
+    /// A process the shell leaves behind, still holding the output pipes
+    /// open after the shell exited, must not keep the call waiting past its
+    /// timeout for an end of output that may never come.
+    #[cfg(unix)]
+    #[test]
+    fn output_held_open_by_a_leftover_process_ends_at_the_timeout() {
+        let never = AtomicBool::new(false);
+        let e = run_process(
+            r#"sleep 5 & echo '{"Version": 1}'"#,
+            Duration::from_millis(300),
+            &never,
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("exited, but its output is still held open"),
+            "{e}"
+        );
+        assert!(
+            matches!(
+                e,
+                Error::Transport {
+                    kind: TransportErrorKind::Timeout,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 }
