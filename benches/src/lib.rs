@@ -68,8 +68,9 @@ pub fn put_items(n: usize) -> PutItemsInput {
 /// `serde_json::to_vec` of the same document, SHA-256 of the body, SHA-256 of
 /// a canonical request, and one HMAC of the string to sign with an already
 /// derived key (the key changes once a day). The design's: the same
-/// document through `serde_json::to_vec` and the request through
-/// `aws_sigv4::http_request::sign`, which derives the key every time.
+/// document through `serde_json::to_vec`, and the `http::Request` signed by
+/// `aws_sigv4::http_request::sign` (which derives the key every time) with
+/// the signature applied to it.
 pub mod floor {
     use personalize_events_core::{PutEventsInput, PutItemsInput};
     use serde::Serialize;

@@ -2,7 +2,8 @@
 //! our encode+sign and whole in-memory call for PutEvents(10), PutEvents(1)
 //! and PutItems(10 x 1 KB); the physical floor (serde_json + two SHA-256 +
 //! one HMAC with a cached key); the design's floor (`serde_json::to_vec` of
-//! the same document + `aws_sigv4::http_request::sign` on the same request);
+//! the same document + the `http::Request` signed by
+//! `aws_sigv4::http_request::sign`, the signature applied to it);
 //! and — built with `--features official-sdk` — the official
 //! `aws-sdk-personalizeevents` through its in-memory HTTP client.
 //!
@@ -208,7 +209,7 @@ fn main() {
     );
     println!("physical floor = serde_json::to_vec + SHA-256 x2 + one HMAC with a cached key;");
     println!(
-        "design floor = serde_json::to_vec + aws_sigv4::http_request::sign on the same request."
+        "design floor = serde_json::to_vec + the http::Request signed by aws_sigv4::http_request::sign, signature applied."
     );
     println!();
     println!("| measurement | ours time | ours allocs | ours bytes | physical floor | design floor | official SDK |");
