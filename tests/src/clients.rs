@@ -21,6 +21,8 @@ use personalize_events_core::{
     RetryConfig, Timeouts, TransportErrorKind,
 };
 
+use personalize_events_credentials::Environment;
+
 use crate::fake_service::{action_of, Action, Answerer, FakeService};
 
 /// Which way a call goes.
@@ -108,6 +110,9 @@ pub struct Settings {
     pub timeouts: Timeouts,
     /// Fill in missing event ids.
     pub fill_event_ids: bool,
+    /// When set, credentials come from this environment's chain (profiles,
+    /// `credential_process`, ...) instead of `credentials`.
+    pub environment: Option<Environment>,
 }
 
 impl Settings {
@@ -125,6 +130,7 @@ impl Settings {
                 .with_attempt(Duration::from_secs(2))
                 .with_operation(Duration::from_secs(10)),
             fill_event_ids: true,
+            environment: None,
         }
     }
 
@@ -169,6 +175,12 @@ impl Settings {
         self
     }
 
+    /// Credentials from `env`'s chain instead of static ones.
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.environment = Some(env);
+        self
+    }
+
     /// Whether missing event ids are filled in.
     pub fn fill_event_ids(mut self, on: bool) -> Self {
         self.fill_event_ids = on;
@@ -182,9 +194,12 @@ impl Settings {
 
     /// The blocking client's builder, for what only it has.
     pub fn blocking_builder(&self) -> personalize_events_blocking::ClientBuilder {
-        let mut b = personalize_events_blocking::Client::builder()
-            .region("us-east-1")
-            .credentials(self.credentials.clone())
+        let mut b = personalize_events_blocking::Client::builder().region("us-east-1");
+        b = match &self.environment {
+            Some(env) => b.environment(env.clone()),
+            None => b.credentials(self.credentials.clone()),
+        };
+        let mut b = b
             .retry_config(self.retry.clone())
             .timeouts(self.timeouts)
             .fill_event_ids(self.fill_event_ids);
@@ -201,9 +216,12 @@ impl Settings {
 
     /// The async client itself.
     pub fn hyper_client(&self) -> personalize_events_hyper::Client {
-        let mut b = personalize_events_hyper::Client::builder()
-            .region("us-east-1")
-            .credentials(self.credentials.clone())
+        let mut b = personalize_events_hyper::Client::builder().region("us-east-1");
+        b = match &self.environment {
+            Some(env) => b.environment(env.clone()),
+            None => b.credentials(self.credentials.clone()),
+        };
+        let mut b = b
             .retry_config(self.retry.clone())
             .timeouts(self.timeouts)
             .fill_event_ids(self.fill_event_ids);

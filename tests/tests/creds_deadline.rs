@@ -10,7 +10,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use personalize_events_core::Error;
+use personalize_events_core::{Credentials, Error, Event, PutEventsInput};
+use personalize_events_tests::clients::{runtime, Kind, Settings};
 use personalize_events_tests::fake_aws::TempHome;
 
 /// The two slow scripts: each ends its output 30 s after it starts, far
@@ -23,61 +24,33 @@ const SLOW_SCRIPTS: [(&str, &str); 2] = [
     ),
 ];
 
-/// A home whose default profile runs `script`.
-fn home_with_slow_process(name: &str, script: &str) -> TempHome {
-    let home = TempHome::new(name);
-    let cmd = home.script("slow.sh", script);
-    home.write(
-        ".aws/config",
-        &format!("[default]\nregion = eu-west-1\ncredential_process = {cmd}\n"),
-    );
-    home
-}
-
-fn assert_credentials_timeout(e: &Error, script: &str) {
-    match e {
-        Error::OperationTimeout { attempts, last, .. } => {
-            assert_eq!(*attempts, 0, "{script}: {e}");
-            assert!(last.contains("resolving credentials"), "{script}: {e}");
+fn credential_process_is_bounded_by_the_operation_timeout(kind: Kind) {
+    for (name, script) in SLOW_SCRIPTS {
+        let home = TempHome::new(&format!("deadline-{kind:?}-{name}"));
+        let cmd = home.script("slow.sh", script);
+        home.write(
+            ".aws/config",
+            &format!("[default]\nregion = eu-west-1\ncredential_process = {cmd}\n"),
+        );
+        let settings = Settings::new(
+            "http://127.0.0.1:9",
+            Credentials::new("unused", "unused", None),
+        )
+        .environment(home.env(&[]))
+        .operation_timeout(Duration::from_millis(300));
+        let client = match kind {
+            Kind::Blocking => settings.blocking(),
+            _ => settings.hyper(runtime()),
+        };
+        let input = PutEventsInput::new("t", "s").event(Event::new("click", SystemTime::now()));
+        match client.put_events(input).unwrap_err() {
+            Error::OperationTimeout { attempts, last, .. } => {
+                assert_eq!(attempts, 0, "{name}: {last}");
+                assert!(last.contains("resolving credentials"), "{name}: {last}");
+            }
+            other => panic!("{name}: expected the operation timeout, got {other:?}"),
         }
-        other => panic!("{script}: expected the operation timeout, got {other:?}"),
     }
 }
 
-fn timeouts() -> personalize_events_core::Timeouts {
-    personalize_events_core::Timeouts::default().with_operation(Duration::from_millis(300))
-}
-
-#[test]
-fn blocking_credential_process_is_bounded_by_the_operation_timeout() {
-    use personalize_events_blocking::{Client, Event, PutEventsInput};
-    for (name, script) in SLOW_SCRIPTS {
-        let home = home_with_slow_process(&format!("deadline-blocking-{name}"), script);
-        let client = Client::builder()
-            .environment(home.env(&[]))
-            .endpoint_url("http://127.0.0.1:9")
-            .timeouts(timeouts())
-            .build()
-            .unwrap();
-        let input = PutEventsInput::new("t", "s").event(Event::new("click", SystemTime::now()));
-        let e = client.put_events(input).unwrap_err();
-        assert_credentials_timeout(&e, name);
-    }
-}
-
-#[tokio::test]
-async fn async_credential_process_is_bounded_by_the_operation_timeout() {
-    use personalize_events_hyper::{ClientBuilder, Event, PutEventsInput};
-    for (name, script) in SLOW_SCRIPTS {
-        let home = home_with_slow_process(&format!("deadline-async-{name}"), script);
-        let client = ClientBuilder::new()
-            .environment(home.env(&[]))
-            .endpoint_url("http://127.0.0.1:9")
-            .timeouts(timeouts())
-            .build()
-            .unwrap();
-        let input = PutEventsInput::new("t", "s").event(Event::new("click", SystemTime::now()));
-        let e = client.put_events(input).await.unwrap_err();
-        assert_credentials_timeout(&e, name);
-    }
-}
+personalize_events_tests::client_tests!([blocking, async]: credential_process_is_bounded_by_the_operation_timeout);

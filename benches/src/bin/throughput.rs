@@ -213,7 +213,7 @@ fn official(url: &str, in_flight: usize, max_calls: u64) -> Contender {
     // The events are made once and cloned for every call, as ours clones
     // its input: making them anew (ten `format!`s an event) would charge
     // the official SDK for the harness.
-    let events = official_events(10);
+    let events = personalize_events_benches::official::events(10);
     let send = move |client: pe::Client| {
         let events = events.clone();
         async move {
@@ -242,27 +242,6 @@ fn official(url: &str, in_flight: usize, max_calls: u64) -> Contender {
             })
         },
     )
-}
-
-#[cfg(feature = "official-sdk")]
-fn official_events(n: usize) -> Vec<aws_sdk_personalizeevents::types::Event> {
-    use aws_sdk_personalizeevents as pe;
-    (0..n)
-        .map(|i| {
-            let e = event(i);
-            pe::types::Event::builder()
-                .event_id(e.event_id.unwrap_or_default())
-                .event_type(e.event_type)
-                .event_value(e.event_value.unwrap_or_default())
-                .item_id(e.item_id.unwrap_or_default())
-                .properties(e.properties.map(|p| p.into_string()).unwrap_or_default())
-                .sent_at(aws_smithy_types::DateTime::from(e.sent_at))
-                .recommendation_id(e.recommendation_id.unwrap_or_default())
-                .set_impression(e.impression)
-                .build()
-                .expect("valid event")
-        })
-        .collect()
 }
 
 fn main() {
