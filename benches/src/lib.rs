@@ -372,17 +372,24 @@ pub mod official {
             &self,
             events: Vec<pe::types::Event>,
         ) -> pe::operation::put_events::PutEventsOutput {
-            self.rt.block_on(async {
-                self.client
-                    .put_events()
-                    .tracking_id("5f7a3c1e-9b2d-4e8f-a6c4-0d1b2e3f4a5b")
-                    .session_id("session-4f1c2d")
-                    .user_id("user-000042")
-                    .set_event_list(Some(events))
-                    .send()
-                    .await
-                    .expect("in-memory call succeeds")
-            })
+            self.rt.block_on(put_events(&self.client, events))
         }
+    }
+
+    /// The same `PutEvents` as ours sends, through `client`: the one
+    /// request the benches make of the official SDK.
+    pub async fn put_events(
+        client: &pe::Client,
+        events: Vec<pe::types::Event>,
+    ) -> pe::operation::put_events::PutEventsOutput {
+        client
+            .put_events()
+            .tracking_id("5f7a3c1e-9b2d-4e8f-a6c4-0d1b2e3f4a5b")
+            .session_id("session-4f1c2d")
+            .user_id("user-000042")
+            .set_event_list(Some(events))
+            .send()
+            .await
+            .expect("the official call succeeds")
     }
 }

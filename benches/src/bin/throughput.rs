@@ -217,15 +217,7 @@ fn official(url: &str, in_flight: usize, max_calls: u64) -> Contender {
     let send = move |client: pe::Client| {
         let events = events.clone();
         async move {
-            client
-                .put_events()
-                .tracking_id("5f7a3c1e-9b2d-4e8f-a6c4-0d1b2e3f4a5b")
-                .session_id("session-4f1c2d")
-                .user_id("user-000042")
-                .set_event_list(Some(events))
-                .send()
-                .await
-                .expect("official call");
+            personalize_events_benches::official::put_events(&client, events).await;
         }
     };
     rt.block_on(async {
