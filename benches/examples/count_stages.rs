@@ -1,6 +1,6 @@
 //! One stage of encode+sign in a loop, for instruction counts under
 //! `valgrind --tool=callgrind` (which do not drift with the machine's load):
-//! `count_stages N ours|design|body|validate|encode`.
+//! `count_stages N ours|whole|design|body|validate|encode`.
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -30,6 +30,25 @@ fn main() {
                 let mut call = core.call(&it, now, 1).expect("valid");
                 if let Poll::Send(s) = call.poll(now, wall(), &creds, 0.5) {
                     black_box(s);
+                }
+            }
+            ("whole", false) => {
+                let now = Instant::now();
+                let mut call = core.call(&ev, now, 1).expect("valid");
+                loop {
+                    match call.poll(now, wall(), &creds, 0.5) {
+                        Poll::Send(s) => {
+                            black_box(&s.request);
+                            let resp = http::Response::builder()
+                                .status(200)
+                                .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")
+                                .body(&b""[..])
+                                .expect("response");
+                            call.handle_response(now, wall(), resp);
+                        }
+                        Poll::Wait(_) => unreachable!(),
+                        Poll::Done(r) => break drop(black_box(r.expect("ok"))),
+                    }
                 }
             }
             ("design", false) => drop(black_box(floor::put_events_design_floor(&ev))),

@@ -198,7 +198,27 @@ pub(crate) fn service_missing(path: &[Seg]) -> String {
 }
 
 /// Length in code points, counted only when the byte length could exceed `max`.
+///
+/// Inlined for the common case (a byte length within the bounds and a
+/// minimum of at most 1, which any non-empty string meets), so that good
+/// input pays a comparison or two per field rather than a call.
+#[inline(always)]
 fn check_len(r: &mut Reporter, path: &[Seg], s: &str, min: usize, max: usize) -> Result<(), Error> {
+    if min <= 1 && s.len() >= min && s.len() <= max {
+        return Ok(());
+    }
+    check_len_slow(r, path, s, min, max)
+}
+
+#[cold]
+#[inline(never)]
+fn check_len_slow(
+    r: &mut Reporter,
+    path: &[Seg],
+    s: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), Error> {
     if s.len() < min {
         // Fewer bytes than the minimum means fewer code points too.
         let n = s.chars().count();

@@ -27,6 +27,27 @@ fn lengths_are_code_points() {
 }
 
 #[test]
+fn length_bounds_on_both_sides_of_the_fast_path() {
+    let msg = |i: PutEventsInput| i.validate().map_err(|e| e.to_string());
+    assert_eq!(
+        msg(PutEventsInput::new("", "s").event(ev())),
+        Err("trackingId: length 0 is below the minimum 1".into())
+    );
+    let at_max = PutEventsInput::new("t", "s").event(ev().recommendation_id("r".repeat(40)));
+    assert_eq!(msg(at_max), Ok(()));
+    assert_eq!(
+        msg(PutEventsInput::new("t", "s").event(ev().recommendation_id("r".repeat(41)))),
+        Err("eventList[0].recommendationId: length 41 is above the maximum 40".into())
+    );
+    // The ARN has no minimum length: an empty one fails its pattern instead.
+    let e = PutItemsInput::new("").item(Item::new("i")).validate();
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .starts_with("datasetArn: does not match the pattern"));
+}
+
+#[test]
 fn properties_rules() {
     let ok = PutEventsInput::new("t", "s").event(ev().properties(r#"{"a":"1"}"#));
     assert!(ok.validate().is_ok());
