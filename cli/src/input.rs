@@ -125,6 +125,17 @@ pub enum Parsed {
     },
 }
 
+/// One outcome as it goes to the grouping loop, with how far the reader had
+/// read when it handed it on: the input up to line `through` is accounted
+/// for once this message is received, whatever the reader does after it.
+#[derive(Debug)]
+pub struct Message {
+    /// The last line read (for a CSV row, its last line), from 1.
+    pub through: u64,
+    /// The outcome.
+    pub parsed: Parsed,
+}
+
 /// What the reader reads.
 pub enum Input {
     /// Lines (or CSV rows) of an open file or stdin.
@@ -179,13 +190,14 @@ pub struct Reader {
 impl Reader {
     /// Reads to the end (or until stopped, or until nobody listens),
     /// sending every line's outcome to `tx`.
-    pub fn run(self, tx: SyncSender<Parsed>) {
+    pub fn run(self, tx: SyncSender<Message>) {
         let input = match self.input {
             Input::Stream(r) => r,
             Input::Records(records) => {
                 for r in records {
-                    self.progress.lines.fetch_add(1, Ordering::Relaxed);
-                    if tx.send(Parsed::Record(Box::new(r))).is_err() {
+                    let through = self.progress.lines.fetch_add(1, Ordering::Relaxed) + 1;
+                    let parsed = Parsed::Record(Box::new(r));
+                    if tx.send(Message { through, parsed }).is_err() {
                         return;
                     }
                 }
@@ -218,7 +230,7 @@ struct Ctx {
     failed: Option<Arc<FailedOut>>,
     progress: Arc<ReadProgress>,
     stop: Arc<AtomicBool>,
-    tx: SyncSender<Parsed>,
+    tx: SyncSender<Message>,
 }
 
 impl Ctx {
@@ -244,9 +256,11 @@ impl Ctx {
         }
     }
 
-    /// Sends; false when the receiver is gone.
-    fn send(&self, p: Parsed) -> bool {
-        self.tx.send(p).is_ok()
+    /// Sends, with the lines read so far (stored before each line is
+    /// handled); false when the receiver is gone.
+    fn send(&self, parsed: Parsed) -> bool {
+        let through = self.progress.lines.load(Ordering::Relaxed);
+        self.tx.send(Message { through, parsed }).is_ok()
     }
 
     fn json_lines<R: BufRead>(&self, mut r: R) {
@@ -452,6 +466,8 @@ impl Ctx {
                     }
                 }
             };
+            // The copy of an overlong row reads on to its end.
+            self.progress.lines.store(rows.lines(), Ordering::Relaxed);
             if !self.send(parsed) {
                 return;
             }
@@ -546,7 +562,7 @@ mod tests {
             stop: Arc::default(),
         }
         .run(tx);
-        rx.into_iter().collect()
+        rx.into_iter().map(|m| m.parsed).collect()
     }
 
     #[test]

@@ -156,10 +156,11 @@ pub fn serve(builder: LocalServerBuilder) -> std::io::Result<Stats> {
         writeln!(out, "(stop with Ctrl-C)")?;
         out.flush()?;
         drop(out);
+        let mut term = Terminate::new();
         tokio::select! {
             _ = server.wait() => {}
             _ = tokio::signal::ctrl_c() => {}
-            _ = terminated() => {}
+            _ = term.recv() => {}
         }
         let stats = server.shutdown_async().await;
         crate::print::out_line(&stats.to_string());
@@ -167,14 +168,35 @@ pub fn serve(builder: LocalServerBuilder) -> std::io::Result<Stats> {
     })
 }
 
-async fn terminated() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut s) = signal(SignalKind::terminate()) {
+/// SIGTERM (what `timeout`, `kill` and service managers send) as a
+/// stream, listened to from its creation on; never arrives off Unix.
+pub struct Terminate(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Terminate {
+    /// Starts listening (inside a Tokio runtime with signals enabled).
+    pub fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Terminate(signal(SignalKind::terminate()).ok())
+        }
+        #[cfg(not(unix))]
+        Terminate()
+    }
+
+    /// The next SIGTERM.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.0 {
             s.recv().await;
             return;
         }
+        std::future::pending::<()>().await
     }
-    std::future::pending::<()>().await
+}
+
+impl Default for Terminate {
+    fn default() -> Self {
+        Terminate::new()
+    }
 }

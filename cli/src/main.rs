@@ -242,8 +242,8 @@ fn request_records(kind: Kind, defaults: &Defaults, text: &[u8]) -> Result<Vec<R
     Ok(input.into_records())
 }
 
-/// Ctrl-C once: stop reading and sending, account for everything read.
-/// Twice: exit at once.
+/// Ctrl-C (or SIGTERM) once: stop reading and sending, account for
+/// everything read. Twice: exit at once.
 fn interrupt_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let set = flag.clone();
@@ -257,16 +257,20 @@ fn interrupt_flag() -> Arc<AtomicBool> {
                 return;
             };
             rt.block_on(async move {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    return;
+                let mut term = local::Terminate::new();
+                for first in [true, false] {
+                    tokio::select! {
+                        r = tokio::signal::ctrl_c() => if r.is_err() { return },
+                        _ = term.recv() => {}
+                    }
+                    if first {
+                        set.store(true, Ordering::SeqCst);
+                    }
                 }
-                set.store(true, Ordering::SeqCst);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    print::err_line(
-                        "interrupted twice: exiting now; records in flight are not accounted for",
-                    );
-                    std::process::exit(130);
-                }
+                print::err_line(
+                    "interrupted twice: exiting now; records in flight are not accounted for",
+                );
+                std::process::exit(130);
             });
         });
     flag

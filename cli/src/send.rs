@@ -27,6 +27,11 @@
 //! can fix (credentials, signature, access) or [`MAX_FAILED_IN_A_ROW`]
 //! failed calls in a row, nothing more is sent: the rest of the input is
 //! validated and written to the failed file.
+//!
+//! Interrupted (Ctrl-C, SIGTERM, a closed stdout or stderr), the run stops
+//! reading and finishes the calls in flight, without waiting for a reader
+//! blocked on input that does not come: the lines it handed on are
+//! accounted for, and the summary names the last of them.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -38,7 +43,7 @@ use personalize_events_blocking::{AnyInput, Client, Error};
 use personalize_events_core::batch::Grouper;
 
 use crate::failed::{FailedOut, Reason};
-use crate::input::{Parsed, ReadProgress, Reader};
+use crate::input::{Message, Parsed, ReadProgress, Reader};
 use crate::progress::{Progress, Snapshot};
 
 /// How long a partial group waits for more records of its session while a
@@ -219,25 +224,35 @@ impl Run {
             queued: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
         };
-        let (tx, rx) = sync_channel::<Parsed>(1024);
+        let (tx, rx) = sync_channel::<Message>(1024);
         let mut end = LoopEnd::default();
         let done = AtomicBool::new(false);
-        let reader_panic: Mutex<Option<String>> = Mutex::new(None);
+        let reader_panic: Arc<Mutex<Option<String>>> = Arc::default();
         let (job_tx, job_rx) = sync_channel::<AnyInput>(workers.max(1) * 2);
         let job_rx = Mutex::new(job_rx);
-        std::thread::scope(|s| {
-            // Whatever happens below (a panic too), the bar thread stops, and
-            // the channels close so that every thread ends: the scope never
-            // waits for a thread that waits for it.
-            let _done = SetOnDrop(&done);
-            let (reader_panic_ref, read_done) = (&reader_panic, &read_progress);
-            s.spawn(move || {
+        // The reader is not joined: once interrupted, the run ends without
+        // waiting for a read that may never return (stdin from a terminal,
+        // or a pipe whose writer is idle). What it read by then is
+        // accounted for (see `Message::through`); the process exits with it
+        // blocked.
+        let (reader_panic_ref, read_done) = (reader_panic.clone(), read_progress.clone());
+        let reader_thread = std::thread::Builder::new()
+            .name("reader".into())
+            .spawn(move || {
                 let _reading = SetOnDrop(&read_done.done);
                 if let Err(p) = catch_unwind(AssertUnwindSafe(move || reader.run(tx))) {
                     *reader_panic_ref.lock().unwrap_or_else(|p| p.into_inner()) =
                         Some(panic_text(&*p));
                 }
             });
+        let spawn_error = reader_thread
+            .err()
+            .map(|e| (0, format!("cannot start the reader: {e}")));
+        std::thread::scope(|s| {
+            // Whatever happens below (a panic too), the bar thread stops, and
+            // the channels close so that every thread ends: the scope never
+            // waits for a thread that waits for it.
+            let _done = SetOnDrop(&done);
             for _ in 0..workers {
                 let (client, job_rx, shared) = (client.as_ref(), &job_rx, &shared);
                 s.spawn(move || {
@@ -284,7 +299,14 @@ impl Run {
             // Workers finish their calls; then the bar stops.
             drop(rx);
         });
-        if let Some(p) = reader_panic.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        if spawn_error.is_some() {
+            end.read_error = spawn_error;
+        }
+        let panicked = reader_panic
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(p) = panicked {
             let line = read_progress.lines.load(Ordering::Relaxed);
             end.read_error
                 .get_or_insert((line, format!("internal error in the reader: {p}")));
@@ -381,7 +403,7 @@ struct LoopEnd {
 /// Receives the reader's lines until it is done, grouping valid records
 /// and handing each call to `out`.
 fn grouping_loop(
-    rx: &Receiver<Parsed>,
+    rx: &Receiver<Message>,
     shared: &Shared<'_>,
     interrupt: &AtomicBool,
     stop_reading: &AtomicBool,
@@ -391,6 +413,10 @@ fn grouping_loop(
     let mut end = LoopEnd::default();
     let mut grouper = Grouper::new(LINGER);
     let mut interrupted = false;
+    // The input up to here is accounted for (the lines of the messages
+    // received).
+    let mut through = 0;
+    let mut abandoned = false;
     let mut last_check = Instant::now();
     loop {
         if !interrupted && (interrupt.load(Ordering::SeqCst) || crate::print::closed()) {
@@ -406,8 +432,24 @@ fn grouping_loop(
                 "interrupted: finishing the calls in flight; records read and not sent go to the failed file",
             );
         }
-        match rx.recv_timeout(CHECK_EVERY) {
-            Ok(Parsed::Record(record)) => {
+        let parsed = match rx.recv_timeout(CHECK_EVERY) {
+            Ok(m) => {
+                through = through.max(m.through);
+                Some(m.parsed)
+            }
+            // Interrupted, the reader hands on at most the line it was at
+            // (it stops before reading another): nothing for a while means
+            // that it waits for input, which is not waited for.
+            Err(RecvTimeoutError::Timeout) if interrupted => {
+                abandoned = true;
+                break;
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        match parsed {
+            None => {}
+            Some(Parsed::Record(record)) => {
                 Counts::add(&shared.counts.valid, 1);
                 if let Some(full) = grouper.push(*record, Instant::now()) {
                     out(full);
@@ -416,7 +458,7 @@ fn grouping_loop(
                     evict_older_half(&mut grouper, &mut out);
                 }
             }
-            Ok(Parsed::Invalid {
+            Some(Parsed::Invalid {
                 line,
                 message,
                 failed,
@@ -431,14 +473,12 @@ fn grouping_loop(
                     f.write_line(&bytes, why);
                 }
             }
-            Ok(Parsed::ReadError { line, message }) => {
+            Some(Parsed::ReadError { line, message }) => {
                 shared
                     .progress
                     .always(&format!("error: reading stopped at line {line}: {message}"));
                 end.read_error = Some((line, message));
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
         }
         // Looking at every group costs; a few times a second is enough.
         let now = Instant::now();
@@ -451,7 +491,13 @@ fn grouping_loop(
     }
     grouper.drain().into_iter().for_each(&mut out);
     if interrupted {
-        end.interrupted_at = Some(read_progress.lines.load(Ordering::Relaxed));
+        // A reader that ended has read (and handed on) every line it
+        // counted, blank ones too; one left waiting, only what it handed on.
+        end.interrupted_at = Some(if abandoned {
+            through
+        } else {
+            read_progress.lines.load(Ordering::Relaxed)
+        });
     }
     end
 }

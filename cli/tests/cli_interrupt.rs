@@ -63,3 +63,63 @@ fn ctrl_c_keeps_every_record_read() {
     assert_eq!(server.records().len() as u64, n("sent"));
     assert_eq!(server.stats().duplicates, 0);
 }
+
+/// Stdin stays open and idle (a terminal, or a producer with nothing to
+/// say) when the signal comes: the run ends on the signal, without waiting
+/// for input, and accounts for exactly the lines it read.
+fn signal_while_stdin_waits(signal: &str) {
+    let dir = TempDir::new(&format!("interrupt-stdin-{signal}"));
+    let server = LocalServer::builder().start_blocking().unwrap();
+    let mut child = bin_for(&dir, &server, "put-events")
+        .args(["--tracking-id", "t", "--output", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, events(3, 3).as_bytes()).unwrap();
+    // A hang guard only: the wait ends once the three records arrive.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.records().len() < 3 {
+        assert!(Instant::now() < deadline, "the records did not arrive");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-s", signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Stdin is still held open here: the run must end without its EOF.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("SIG{signal} did not end a run waiting for stdin");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(status.code(), Some(1), "interrupted is not complete");
+    let s: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k}: {s}"));
+    assert_eq!(n("interruptedAfterLine"), 3, "{s}");
+    assert_eq!(n("records"), 3, "{s}");
+    assert_eq!(n("sent"), 3, "{s}");
+    assert_eq!(server.stats().duplicates, 0);
+}
+
+#[test]
+fn ctrl_c_ends_a_run_whose_stdin_waits() {
+    signal_while_stdin_waits("INT");
+}
+
+#[test]
+fn sigterm_stops_like_ctrl_c() {
+    signal_while_stdin_waits("TERM");
+}
