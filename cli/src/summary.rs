@@ -120,18 +120,26 @@ impl Summary {
             );
         }
         if let Some(line) = self.interrupted_at {
+            // A file can be read again from the next line; stdin cannot.
+            let go_on = if self.input == "-" {
+                format!("to go on, send the input from line {} again", line + 1)
+            } else {
+                format!(
+                    "to go on: tail -n +{} {} | personalize-events {} ...",
+                    line + 1,
+                    self.input,
+                    self.command
+                )
+            };
             let _ = writeln!(
                 s,
                 "  {}: lines 1 to {line} were read; the input after line {line} was not read \
-                 (to go on: tail -n +{} {} | personalize-events {} ...)",
+                 ({go_on})",
                 if self.output_closed {
                     "stopped as stdout or stderr was closed"
                 } else {
                     "interrupted"
                 },
-                line + 1,
-                self.input,
-                self.command
             );
         }
         if let Some(path) = &self.failed_out {

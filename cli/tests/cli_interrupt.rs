@@ -112,6 +112,13 @@ fn signal_while_stdin_waits(signal: &str) {
     assert_eq!(n("records"), 3, "{s}");
     assert_eq!(n("sent"), 3, "{s}");
     assert_eq!(server.stats().duplicates, 0);
+    // Stdin cannot be read again: no `tail -n +4 -` advice.
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("to go on, send the input from line 4 again"),
+        "{stderr}"
+    );
 }
 
 #[test]
