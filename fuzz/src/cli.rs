@@ -8,7 +8,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
 use personalize_events_cli::csvrow::{quote_into, split, CsvLines, Row};
-use personalize_events_cli::input::{Format, Input, Parsed, Reader};
+use personalize_events_cli::input::{Format, Input, Message, Parsed, Reader};
 use personalize_events_cli::record::{from_json_line, to_json_line, Defaults, Kind};
 
 const ARN: &str = "arn:aws:personalize:us-east-1:123456789012:dataset/d/ITEMS";
@@ -35,22 +35,40 @@ fn read(kind: Kind, format: Format, data: &[u8]) -> Vec<Parsed> {
         stop: Arc::new(AtomicBool::new(false)),
     }
     .run(tx);
-    let out: Vec<Parsed> = rx.try_iter().collect();
-    // Line numbers only grow, and never pass the lines there are.
+    let out: Vec<Message> = rx.try_iter().collect();
+    // Line numbers only grow, and never pass the lines there are; how far
+    // the reader had read (what an interrupted run reports) only grows,
+    // never passes them, and covers every line handed on.
     let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    let mut last = 0;
-    for p in &out {
-        let line = match p {
-            Parsed::Invalid { line, .. } | Parsed::ReadError { line, .. } => *line,
+    let (mut last, mut through) = (0, 0);
+    for m in &out {
+        assert!(
+            m.through >= through && m.through <= lines,
+            "read through {} after {through} of {lines}",
+            m.through
+        );
+        through = m.through;
+        let line = match &m.parsed {
+            Parsed::Invalid { line, .. } => *line,
+            Parsed::ReadError { line, .. } => {
+                assert!(*line <= through + 1, "read error at {line} after {through}");
+                *line
+            }
             Parsed::Record(_) => continue,
         };
         assert!(
             line > last && line <= lines,
             "line {line} after {last} of {lines}"
         );
+        if let Parsed::Invalid { .. } = m.parsed {
+            assert!(
+                line <= through,
+                "line {line} handed on as read through {through}"
+            );
+        }
         last = line;
     }
-    out
+    out.into_iter().map(|m| m.parsed).collect()
 }
 
 /// The CLI's JSON-lines reader, for events and for items: no panic; line
