@@ -90,34 +90,23 @@ fn signal_while_stdin_waits(signal: &str) {
         .status()
         .unwrap();
     assert!(killed.success());
-    // Stdin is still held open here: the run must end without its EOF.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("SIG{signal} did not end a run waiting for stdin");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    // Stdin is still held open here: the run must end without its EOF
+    // (`wait` fails the test after its limit).
+    let out = wait(child);
     drop(stdin);
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
-    assert_eq!(status.code(), Some(1), "interrupted is not complete");
-    let s: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(out.code, 1, "interrupted is not complete: {out:?}");
+    let s = out.json();
     let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k}: {s}"));
     assert_eq!(n("interruptedAfterLine"), 3, "{s}");
     assert_eq!(n("records"), 3, "{s}");
     assert_eq!(n("sent"), 3, "{s}");
     assert_eq!(server.stats().duplicates, 0);
     // Stdin cannot be read again: no `tail -n +4 -` advice.
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(
-        stderr.contains("to go on, send the input from line 4 again"),
-        "{stderr}"
+        out.stderr
+            .contains("to go on, send the input from line 4 again"),
+        "{}",
+        out.stderr
     );
 }
 

@@ -97,7 +97,9 @@ impl Output {
     }
 }
 
-fn wait(mut child: Child) -> Output {
+/// Waits (at most [`RUN_LIMIT`]) for a child spawned with stdout and stderr
+/// piped, reading both.
+pub fn wait(mut child: Child) -> Output {
     let take = |r: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut s = String::new();
