@@ -32,25 +32,7 @@ fn main() {
                     black_box(s);
                 }
             }
-            ("whole", false) => {
-                let now = Instant::now();
-                let mut call = core.call(&ev, now, 1).expect("valid");
-                loop {
-                    match call.poll(now, wall(), &creds, 0.5) {
-                        Poll::Send(s) => {
-                            black_box(&s.request);
-                            let resp = http::Response::builder()
-                                .status(200)
-                                .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")
-                                .body(&b""[..])
-                                .expect("response");
-                            call.handle_response(now, wall(), resp);
-                        }
-                        Poll::Wait(_) => unreachable!(),
-                        Poll::Done(r) => break drop(black_box(r.expect("ok"))),
-                    }
-                }
-            }
+            ("whole", false) => drop(black_box(whole_call(&core, &ev, &creds))),
             ("design", false) => drop(black_box(floor::put_events_design_floor(&ev))),
             ("design", true) => drop(black_box(floor::put_items_design_floor(&it))),
             ("body", false) => drop(black_box(floor::put_events_body(&ev))),

@@ -26,6 +26,28 @@ pub fn client_core() -> ClientCore {
     ClientCore::new(cfg).expect("valid config")
 }
 
+/// One whole call through core's `Call`, answered in memory with a 200 and
+/// a request id, as a transport would drive it (no IO).
+pub fn whole_call<I: Operation>(core: &ClientCore, input: &I, creds: &Credentials) -> I::Output {
+    let now = std::time::Instant::now();
+    let mut call = core.call(input, now, 1).expect("valid");
+    loop {
+        match call.poll(now, wall(), creds, 0.5) {
+            Poll::Send(s) => {
+                std::hint::black_box(&s.request);
+                let resp = http::Response::builder()
+                    .status(200)
+                    .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")
+                    .body(&b""[..])
+                    .expect("response");
+                call.handle_response(now, wall(), resp);
+            }
+            Poll::Wait(_) => unreachable!("a 200 is not retried"),
+            Poll::Done(r) => return r.expect("ok"),
+        }
+    }
+}
+
 /// A realistic event: ids, a value, a small properties object, five
 /// impressions and a recommendation id.
 pub fn event(i: usize) -> Event {

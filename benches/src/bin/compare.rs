@@ -130,29 +130,6 @@ fn ours_encode_sign<I: Operation>(
     }
 }
 
-fn ours_whole_call<I: Operation>(
-    core: &personalize_events_core::ClientCore,
-    input: &I,
-) -> I::Output {
-    let now = Instant::now();
-    let mut call = core.call(input, now, 1).expect("valid");
-    loop {
-        match call.poll(now, wall(), creds(), 0.5) {
-            Poll::Send(s) => {
-                black_box(&s.request);
-                let resp = http::Response::builder()
-                    .status(200)
-                    .header("x-amzn-requestid", "00000000-0000-4000-8000-000000000000")
-                    .body(&b""[..])
-                    .expect("response");
-                call.handle_response(now, wall(), resp);
-            }
-            Poll::Wait(_) => unreachable!(),
-            Poll::Done(r) => return r.expect("ok"),
-        }
-    }
-}
-
 fn fmt_time(n: f64) -> String {
     if n >= 1000.0 {
         format!("{:.2} µs", n / 1000.0)
@@ -274,7 +251,7 @@ fn main() {
         let m = together(
             budget,
             vec![
-                contender(|| (), |_| ours_whole_call(&core, &ev10)),
+                contender(|| (), |_| whole_call(&core, &ev10, creds())),
                 contender(
                     || std::cell::Cell::new(Some(official::events(10))),
                     |i| official.put_events(i.take().unwrap_or_default()),
@@ -292,7 +269,7 @@ fn main() {
         let m1 = together(
             budget,
             vec![
-                contender(|| (), |_| ours_whole_call(&core, &ev1)),
+                contender(|| (), |_| whole_call(&core, &ev1, creds())),
                 contender(
                     || std::cell::Cell::new(Some(official::events(1))),
                     |i| official.put_events(i.take().unwrap_or_default()),
@@ -319,8 +296,8 @@ fn main() {
         let m = together(
             budget,
             vec![
-                contender(|| (), |_| ours_whole_call(&core, &ev10)),
-                contender(|| (), |_| ours_whole_call(&core, &ev1)),
+                contender(|| (), |_| whole_call(&core, &ev10, creds())),
+                contender(|| (), |_| whole_call(&core, &ev1, creds())),
             ],
         );
         row("whole call PutEvents(10), in-memory HTTP", &m[0], &[]);
