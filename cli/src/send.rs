@@ -294,7 +294,7 @@ impl Run {
                     }
                 }
             };
-            end = grouping_loop(&rx, &shared, &interrupt, &stop_reading, out, &read_progress);
+            end = grouping_loop(&rx, &shared, &interrupt, &stop_reading, out);
             drop(job_tx);
             // Workers finish their calls; then the bar stops.
             drop(rx);
@@ -408,15 +408,14 @@ fn grouping_loop(
     interrupt: &AtomicBool,
     stop_reading: &AtomicBool,
     mut out: impl FnMut(AnyInput),
-    read_progress: &ReadProgress,
 ) -> LoopEnd {
     let mut end = LoopEnd::default();
     let mut grouper = Grouper::new(LINGER);
     let mut interrupted = false;
     // The input up to here is accounted for (the lines of the messages
-    // received).
+    // received; a reader that stopped sends nothing for blank lines at the
+    // end, which are harmless to read again).
     let mut through = 0;
-    let mut abandoned = false;
     let mut last_check = Instant::now();
     loop {
         if !interrupted && (interrupt.load(Ordering::SeqCst) || crate::print::closed()) {
@@ -440,10 +439,7 @@ fn grouping_loop(
             // Interrupted, the reader hands on at most the line it was at
             // (it stops before reading another): nothing for a while means
             // that it waits for input, which is not waited for.
-            Err(RecvTimeoutError::Timeout) if interrupted => {
-                abandoned = true;
-                break;
-            }
+            Err(RecvTimeoutError::Timeout) if interrupted => break,
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
@@ -491,13 +487,7 @@ fn grouping_loop(
     }
     grouper.drain().into_iter().for_each(&mut out);
     if interrupted {
-        // A reader that ended has read (and handed on) every line it
-        // counted, blank ones too; one left waiting, only what it handed on.
-        end.interrupted_at = Some(if abandoned {
-            through
-        } else {
-            read_progress.lines.load(Ordering::Relaxed)
-        });
+        end.interrupted_at = Some(through);
     }
     end
 }
