@@ -193,8 +193,8 @@ impl AnyInput {
     /// Every violated constraint, in the service's wording and paths
     /// (`Value at 'eventList.1.member.itemId' failed to satisfy constraint:
     /// ...`), in model order; empty when the input is valid. For servers
-    /// that answer like the service: see
-    /// [`service_validation_message`](crate::service_validation_message).
+    /// that answer like the service (the emulator counts them into
+    /// `N validation errors detected: ...`).
     pub fn service_violations(&self) -> Vec<String> {
         any_dispatch!(self, v => crate::validate::service_violations(v))
     }

@@ -189,14 +189,6 @@ impl Reporter {
     }
 }
 
-/// A missing (or `null`) required member in the service's wording.
-pub(crate) fn service_missing(path: &[Seg]) -> String {
-    format!(
-        "Value null at '{}' failed to satisfy constraint: Member must not be null",
-        ServicePathFmt(path)
-    )
-}
-
 /// Length in code points, counted only when the byte length could exceed `max`.
 ///
 /// Inlined for the common case (a byte length within the bounds and a

@@ -12,12 +12,10 @@ use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, DATE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use personalize_events_core::{
-    missing_required_members, service_validation_message, uuid_from_seed, AnyInput, Error,
-    OPERATIONS, SIGNING_NAME,
-};
+use personalize_events_core::{uuid_from_seed, AnyInput, Error, OPERATIONS, SIGNING_NAME};
 use serde_json::Value;
 
+use super::required::{missing_required_members, service_validation_message};
 use super::{
     stopping, Config, Shared, BODY_TIMEOUT, MAX_BODY_BYTES, TRUNCATED_LENGTH, TRUNCATED_PART,
 };

@@ -20,6 +20,7 @@ use crate::store::{Stats, Store, StoredRecord};
 mod accept;
 mod builder;
 mod handle;
+mod required;
 
 pub use builder::LocalServerBuilder;
 

@@ -1,18 +1,15 @@
-//! Validation in the service's own wording, for servers that stand in for
-//! it (the emulator): every violation, counted, with Coral paths.
+//! The service's own checks that a typed client never trips: required
+//! members missing (or `null`) in the JSON body, and the message that
+//! counts violations, in the service's wording.
 //!
-//! The service answers a request breaking the model's constraints with HTTP
-//! 400 `InvalidInputException` and a message such as
-//! `1 validation error detected: Value at 'eventList.1.member.itemId' failed
-//! to satisfy constraint: Member must have length less than or equal to 256`
-//! (list entries numbered from 1 as `N.member`; several violations joined by
-//! `; ` after `2 validation errors detected: `). A missing or `null` required
-//! member reads `Value null at 'sessionId' failed to satisfy constraint:
-//! Member must not be null`.
+//! The service answers such a request with HTTP 400 `InvalidInputException`
+//! and a message such as `1 validation error detected: Value null at
+//! 'sessionId' failed to satisfy constraint: Member must not be null` (list
+//! entries numbered from 1 as `N.member`; several violations joined by `; `
+//! after `2 validation errors detected: `). Model constraints in the same
+//! wording come from core (`AnyInput::service_violations`).
 
 use serde_json::Value;
-
-use crate::validate::{service_missing, Seg};
 
 /// The members a shape requires, and the shapes of its nested members.
 struct Shape {
@@ -23,87 +20,80 @@ struct Shape {
     structs: &'static [(&'static str, &'static Shape)],
 }
 
-const METRIC_ATTRIBUTION: Shape = Shape {
-    required: &["eventAttributionSource"],
-    lists: &[],
-    structs: &[],
-};
+/// A shape whose nested members are all scalars.
+const fn flat(required: &'static [&'static str]) -> Shape {
+    Shape {
+        required,
+        lists: &[],
+        structs: &[],
+    }
+}
+
+const METRIC_ATTRIBUTION: Shape = flat(&["eventAttributionSource"]);
 const EVENT: Shape = Shape {
     required: &["eventType", "sentAt"],
     lists: &[],
     structs: &[("metricAttribution", &METRIC_ATTRIBUTION)],
 };
-const PUT_EVENTS: Shape = Shape {
-    required: &["trackingId", "sessionId", "eventList"],
-    lists: &[("eventList", &EVENT)],
-    structs: &[],
-};
-const ITEM: Shape = Shape {
-    required: &["itemId"],
-    lists: &[],
-    structs: &[],
-};
-const PUT_ITEMS: Shape = Shape {
-    required: &["datasetArn", "items"],
-    lists: &[("items", &ITEM)],
-    structs: &[],
-};
-const USER: Shape = Shape {
-    required: &["userId"],
-    lists: &[],
-    structs: &[],
-};
-const PUT_USERS: Shape = Shape {
-    required: &["datasetArn", "users"],
-    lists: &[("users", &USER)],
-    structs: &[],
-};
-const ACTION: Shape = Shape {
-    required: &["actionId"],
-    lists: &[],
-    structs: &[],
-};
-const PUT_ACTIONS: Shape = Shape {
-    required: &["datasetArn", "actions"],
-    lists: &[("actions", &ACTION)],
-    structs: &[],
-};
-const ACTION_INTERACTION: Shape = Shape {
-    required: &["actionId", "sessionId", "timestamp", "eventType"],
-    lists: &[],
-    structs: &[],
-};
-const PUT_ACTION_INTERACTIONS: Shape = Shape {
-    required: &["trackingId", "actionInteractions"],
-    lists: &[("actionInteractions", &ACTION_INTERACTION)],
-    structs: &[],
-};
+const ITEM: Shape = flat(&["itemId"]);
+const USER: Shape = flat(&["userId"]);
+const ACTION: Shape = flat(&["actionId"]);
+const ACTION_INTERACTION: Shape = flat(&["actionId", "sessionId", "timestamp", "eventType"]);
 
-fn walk(shape: &Shape, v: &Value, path: &mut Vec<Seg>, out: &mut Vec<String>) {
+/// A request body's shape: its required members and one list of records.
+const fn body(
+    required: &'static [&'static str],
+    list: &'static [(&'static str, &'static Shape)],
+) -> Shape {
+    Shape {
+        required,
+        lists: list,
+        structs: &[],
+    }
+}
+
+const PUT_EVENTS: Shape = body(
+    &["trackingId", "sessionId", "eventList"],
+    &[("eventList", &EVENT)],
+);
+const PUT_ITEMS: Shape = body(&["datasetArn", "items"], &[("items", &ITEM)]);
+const PUT_USERS: Shape = body(&["datasetArn", "users"], &[("users", &USER)]);
+const PUT_ACTIONS: Shape = body(&["datasetArn", "actions"], &[("actions", &ACTION)]);
+const PUT_ACTION_INTERACTIONS: Shape = body(
+    &["trackingId", "actionInteractions"],
+    &[("actionInteractions", &ACTION_INTERACTION)],
+);
+
+/// Walks `v` against `shape`; `path` is the service's (Coral's) path of `v`,
+/// members joined by `.` (empty at the top).
+fn walk(shape: &Shape, v: &Value, path: &str, out: &mut Vec<String>) {
     let Value::Object(map) = v else { return };
+    let at = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
     for name in shape.required {
         if map.get(*name).is_none_or(Value::is_null) {
-            path.push(Seg::Field(name));
-            out.push(service_missing(path));
-            path.pop();
+            out.push(format!(
+                "Value null at '{}' failed to satisfy constraint: Member must not be null",
+                at(name)
+            ));
         }
     }
     for (name, element) in shape.lists {
         if let Some(Value::Array(entries)) = map.get(*name) {
-            path.push(Seg::Field(name));
+            let list = at(name);
             for (i, e) in entries.iter().enumerate() {
-                path.push(Seg::Index(i));
-                walk(element, e, path, out);
-                path.pop();
+                walk(element, e, &format!("{list}.{}.member", i + 1), out);
             }
-            path.pop();
         }
     }
     for (name, inner) in shape.structs {
         if let Some(s) = map.get(*name) {
-            path.push(Seg::Field(name));
-            walk(inner, s, path, out);
-            path.pop();
+            walk(inner, s, &at(name), out);
         }
     }
 }
@@ -113,7 +103,7 @@ fn walk(shape: &Shape, v: &Value, path: &mut Vec<Seg>, out: &mut Vec<String>) {
 /// the service's wording, outer members first; empty when none is missing
 /// or the operation is unknown. Entries that are not objects are left to
 /// decoding.
-pub fn missing_required_members(operation: &str, body: &Value) -> Vec<String> {
+pub(super) fn missing_required_members(operation: &str, body: &Value) -> Vec<String> {
     let shape = match operation {
         "PutEvents" | "/events" => &PUT_EVENTS,
         "PutItems" | "/items" => &PUT_ITEMS,
@@ -123,15 +113,14 @@ pub fn missing_required_members(operation: &str, body: &Value) -> Vec<String> {
         _ => return Vec::new(),
     };
     let mut out = Vec::new();
-    walk(shape, body, &mut Vec::new(), &mut out);
+    walk(shape, body, "", &mut out);
     out
 }
 
-/// The service's message for `violations` (as given by
-/// [`missing_required_members`] or [`crate::AnyInput::service_violations`]):
-/// `1 validation error detected: ...`, or `N validation errors detected: `
-/// followed by the violations joined with `; `.
-pub fn service_validation_message(violations: &[String]) -> String {
+/// The service's message for `violations`: `1 validation error detected:
+/// ...`, or `N validation errors detected: ` followed by the violations
+/// joined with `; `.
+pub(super) fn service_validation_message(violations: &[String]) -> String {
     let n = violations.len();
     let noun = if n == 1 { "error" } else { "errors" };
     format!("{n} validation {noun} detected: {}", violations.join("; "))
@@ -140,7 +129,7 @@ pub fn service_validation_message(violations: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AnyInput, Event, PutEventsInput};
+    use personalize_events_core::{AnyInput, Event, PutEventsInput};
     use std::time::UNIX_EPOCH;
 
     #[test]
