@@ -23,7 +23,7 @@ pub fn request_id(headers: &http::HeaderMap) -> Option<String> {
 
 /// Cuts a raw error type to its code: `aws.protocoltests#FooError:http://...`
 /// becomes `FooError`.
-pub fn sanitize_error_code(raw: &str) -> &str {
+fn sanitize_error_code(raw: &str) -> &str {
     let s = raw.split(':').next().unwrap_or(raw);
     let s = s.rsplit('#').next().unwrap_or(s);
     s.trim()

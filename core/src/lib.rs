@@ -76,7 +76,7 @@ pub use bytes::Bytes;
 pub use call::{Call, Poll, SendRequest};
 pub use client_core::{ClientConfig, ClientCore, Timeouts, SIGNING_NAME, USER_AGENT_VALUE};
 pub use credentials::{Credentials, REFRESH_MARGIN, SIGNING_MARGIN};
-pub use decode::{decode_response, request_id, sanitize_error_code, MAX_RESPONSE_BYTES};
+pub use decode::{decode_response, request_id, MAX_RESPONSE_BYTES};
 pub use encode::Encode;
 pub use endpoint::{EndpointParams, ResolvedEndpoint};
 pub use error::{Error, TransportErrorKind};

@@ -224,9 +224,23 @@ proptest! {
 
     #[test]
     fn error_codes_are_cut_from_any_raw_type(raw in ".{0,64}") {
-        let code = sanitize_error_code(&raw);
-        prop_assert!(raw.contains(code));
-        prop_assert!(!code.contains(':'));
-        prop_assert!(!code.contains('#'));
+        // In the body's `__type` and in the `x-amzn-errortype` header alike.
+        let body = serde_json::json!({ "__type": raw }).to_string();
+        let in_body = http::Response::builder().status(400).body(body.as_bytes()).unwrap();
+        let mut responses = vec![in_body];
+        if let Ok(v) = http::HeaderValue::from_str(&raw) {
+            let mut r = http::Response::builder().status(400).body(&b"{}"[..]).unwrap();
+            r.headers_mut().insert("x-amzn-errortype", v);
+            responses.push(r);
+        }
+        for resp in responses {
+            let e = decode_response(&resp).unwrap_err();
+            if let Some(code) = e.code() {
+                prop_assert!(raw.contains(code), "{:?} from {:?}", code, raw);
+                prop_assert!(!code.is_empty());
+                prop_assert!(!code.contains(':'));
+                prop_assert!(!code.contains('#'));
+            }
+        }
     }
 }
