@@ -64,36 +64,55 @@ const PUT_ACTION_INTERACTIONS: Shape = body(
     &[("actionInteractions", &ACTION_INTERACTION)],
 );
 
-/// Walks `v` against `shape`; `path` is the service's (Coral's) path of `v`,
-/// members joined by `.` (empty at the top).
-fn walk(shape: &Shape, v: &Value, path: &str, out: &mut Vec<String>) {
+/// One step of a path: a member, or a list entry (numbered from 0 here).
+#[derive(Clone, Copy)]
+enum Seg {
+    Member(&'static str),
+    Entry(usize),
+}
+
+/// The service's (Coral's) spelling of `path`: members joined by `.`, list
+/// entries numbered from 1 as `N.member` (`eventList.2.member.eventType`).
+/// Made only for a member that is missing, so good input allocates nothing.
+fn coral(path: &[Seg]) -> String {
+    let parts: Vec<String> = (path.iter())
+        .map(|s| match s {
+            Seg::Member(name) => (*name).to_owned(),
+            Seg::Entry(i) => format!("{}.member", i + 1),
+        })
+        .collect();
+    parts.join(".")
+}
+
+/// Walks `v` against `shape`; `path` leads to `v` (empty at the top).
+fn walk(shape: &Shape, v: &Value, path: &mut Vec<Seg>, out: &mut Vec<String>) {
     let Value::Object(map) = v else { return };
-    let at = |name: &str| {
-        if path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
     for name in shape.required {
         if map.get(*name).is_none_or(Value::is_null) {
+            path.push(Seg::Member(name));
             out.push(format!(
                 "Value null at '{}' failed to satisfy constraint: Member must not be null",
-                at(name)
+                coral(path)
             ));
+            path.pop();
         }
     }
     for (name, element) in shape.lists {
         if let Some(Value::Array(entries)) = map.get(*name) {
-            let list = at(name);
+            path.push(Seg::Member(name));
             for (i, e) in entries.iter().enumerate() {
-                walk(element, e, &format!("{list}.{}.member", i + 1), out);
+                path.push(Seg::Entry(i));
+                walk(element, e, path, out);
+                path.pop();
             }
+            path.pop();
         }
     }
     for (name, inner) in shape.structs {
         if let Some(s) = map.get(*name) {
-            walk(inner, s, &at(name), out);
+            path.push(Seg::Member(name));
+            walk(inner, s, path, out);
+            path.pop();
         }
     }
 }
@@ -113,7 +132,7 @@ pub(super) fn missing_required_members(operation: &str, body: &Value) -> Vec<Str
         _ => return Vec::new(),
     };
     let mut out = Vec::new();
-    walk(shape, body, "", &mut out);
+    walk(shape, body, &mut Vec::new(), &mut out);
     out
 }
 
